@@ -1,0 +1,72 @@
+# vecpersist: vector type and hnsw index for PostgreSQL (PGXS build)
+#
+#   make && make install        build and install into the server found by pg_config
+#   make installcheck           pg_regress + isolation + TAP against that installation
+#   make unittest               standalone tests of the distance kernels and the graph
+#   test/check.sh               the whole suite from nothing (see README.md)
+
+EXTENSION = vecpersist
+EXTVERSION = 0.1.0
+
+MODULE_big = vecpersist
+OBJS = \
+	src/vecpersist.o \
+	src/vector.o \
+	src/vpdistance.o
+
+DATA = $(wildcard sql/vecpersist--*.sql)
+
+# pg_regress: sql/<name>.sql -> expected/<name>.out (keep this list explicit)
+REGRESS = \
+	vector_input \
+	vector_operators \
+	vector_functions \
+	vector_casts \
+	vector_aggregates \
+	vector_btree \
+	vector_copy \
+	vector_errors
+
+REGRESS_OPTS = --load-extension=vecpersist
+
+EXTRA_CLEAN = test/unit/test_distance test/unit/test_graph \
+	test/unit/*.o results/ regression.diffs regression.out tmp_check/ \
+	tmp_check_iso/ output_iso/ log/
+
+PG_CONFIG ?= pg_config
+
+# (These must be set before including PGXS, which reads them at once.)
+# Our own code builds warning-free under -Wall -Wextra.  The server headers
+# are included as system headers so that their -Wextra noise (unused
+# parameters in inline functions) does not drown ours.  Symbols are hidden
+# by default and PGDLLEXPORT marks the few PostgreSQL looks up, so that a
+# second vector extension in the same server cannot interpose ours.
+# No -march=native: the kernels pick their instruction set at run time.
+PG_CPPFLAGS += -isystem $(shell $(PG_CONFIG) --includedir-server) \
+	-DPGDLLEXPORT='__attribute__((visibility("default")))'
+PG_CFLAGS += -Wall -Wextra -fvisibility=hidden -O2
+ifdef WERROR
+PG_CFLAGS += -Werror
+endif
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# ---------------------------------------------------------------------------
+# Standalone unit tests: the kernels and the graph without a server.
+# UNIT_SANITIZE=1 builds them with AddressSanitizer and UBSan.
+# ---------------------------------------------------------------------------
+UNIT_CC ?= $(CC)
+UNIT_CFLAGS = -O2 -g -std=c99 -Wall -Wextra -Isrc
+ifdef UNIT_SANITIZE
+UNIT_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+endif
+UNIT_TESTS = test/unit/test_distance
+
+test/unit/test_distance: test/unit/test_distance.c src/vpdistance.c src/vpdistance.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_distance.c src/vpdistance.c -lm
+
+.PHONY: unittest
+unittest: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do echo "+++ $$t"; $$t || exit 1; done
