@@ -12,7 +12,8 @@ MODULE_big = vecpersist
 OBJS = \
 	src/vecpersist.o \
 	src/vector.o \
-	src/vpdistance.o
+	src/vpdistance.o \
+	src/vpgraph.o
 
 DATA = $(wildcard sql/vecpersist--*.sql)
 
@@ -62,10 +63,13 @@ ifdef UNIT_SANITIZE
 UNIT_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 endif
-UNIT_TESTS = test/unit/test_distance
+UNIT_TESTS = test/unit/test_distance test/unit/test_graph
 
 test/unit/test_distance: test/unit/test_distance.c src/vpdistance.c src/vpdistance.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_distance.c src/vpdistance.c -lm
+
+test/unit/test_graph: test/unit/test_graph.c src/vpgraph.c src/vpgraph.h src/vpdistance.c src/vpdistance.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_graph.c src/vpgraph.c src/vpdistance.c -lm
 
 .PHONY: unittest
 unittest: $(UNIT_TESTS)
