@@ -13,7 +13,14 @@ OBJS = \
 	src/vecpersist.o \
 	src/vector.o \
 	src/vpdistance.o \
-	src/vpgraph.o
+	src/vpgraph.o \
+	src/vppage.o \
+	src/vpcache.o \
+	src/vpam.o \
+	src/vpbuild.o \
+	src/vpinsert.o \
+	src/vpscan.o \
+	src/vpvacuum.o
 
 DATA = $(wildcard sql/vecpersist--*.sql)
 
@@ -26,7 +33,12 @@ REGRESS = \
 	vector_aggregates \
 	vector_btree \
 	vector_copy \
-	vector_errors
+	vector_errors \
+	hnsw_ddl \
+	hnsw_opclasses \
+	hnsw_plans \
+	hnsw_maintenance \
+	hnsw_dims
 
 REGRESS_OPTS = --load-extension=vecpersist
 

@@ -354,3 +354,45 @@ CREATE OPERATOR CLASS vector_ops
 	OPERATOR 4 >= ,
 	OPERATOR 5 > ,
 	FUNCTION 1 vector_cmp(vector, vector);
+
+-- hnsw access method: appended by the access-method work
+
+CREATE FUNCTION vecpersist_hnsw_handler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME', 'vp_hnsw_handler' LANGUAGE C;
+
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER vecpersist_hnsw_handler;
+
+COMMENT ON ACCESS METHOD hnsw IS 'HNSW index: vectors persisted in the index pages, graph cached in memory';
+
+-- support function 1 of each operator class names the metric it orders by
+CREATE FUNCTION vecpersist_hnsw_l2_metric(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vp_hnsw_l2_metric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION vecpersist_hnsw_ip_metric(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vp_hnsw_ip_metric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION vecpersist_hnsw_cosine_metric(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vp_hnsw_cosine_metric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION vecpersist_hnsw_l1_metric(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vp_hnsw_l1_metric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR CLASS vector_l2_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_l2_metric(internal);
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_ip_metric(internal);
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_cosine_metric(internal);
+
+CREATE OPERATOR CLASS vector_l1_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_l1_metric(internal);

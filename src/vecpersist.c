@@ -3,9 +3,10 @@
  * vecpersist.c
  *	  Module entry: PG_MODULE_MAGIC and _PG_init.
  *
- * _PG_init selects the distance kernels for this CPU and defines the
- * extension's GUCs (all under the "vecpersist." prefix, so that vecpersist
- * and pgvector can live in one cluster).  It never touches shared memory.
+ * _PG_init defines the extension's GUCs (all under the "vecpersist."
+ * prefix, so that vecpersist and pgvector can live in one cluster), the
+ * index reloption kind, and selects the distance kernels for this CPU.  It
+ * never touches shared memory itself.
  *
  * IDENTIFICATION
  *	  src/vecpersist.c
@@ -34,6 +35,7 @@ void
 _PG_init(void)
 {
 	VpDistanceInit();
+	VpInitReloptions();
 
 	DefineCustomIntVariable("vecpersist.ef_search",
 							"Sets the size of the candidate list for hnsw index scans.",

@@ -4,8 +4,9 @@
  *	  Declarations shared across vecpersist's server-side files, grouped by
  *	  the file that defines them.
  *
- * The type lives in vector.h and the kernels in vpdistance.h; this header
- * declares the GUC variables.
+ * The type lives in vector.h, the kernels in vpdistance.h, the graph in
+ * vpgraph.h and the on-disk format in vppage.h; this header declares the
+ * GUC variables and the access-method entry points.
  *
  * IDENTIFICATION
  *	  src/vecpersist.h
@@ -19,13 +20,102 @@
 #error "vecpersist requires PostgreSQL 13 or later"
 #endif
 
-#include "compat.h"
+#include "access/amapi.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
+#include "utils/rel.h"
 
+#include "compat.h"
+#include "vpgraph.h"
+#include "vppage.h"
+
+/* hnsw reloption defaults and limits (pgvector's) */
+#define VP_DEFAULT_M				16
+#define VP_MIN_M					2
+#define VP_MAX_M					100
+#define VP_DEFAULT_EF_CONSTRUCTION	64
+#define VP_MIN_EF_CONSTRUCTION		4
+#define VP_MAX_EF_CONSTRUCTION		1000
 #define VP_DEFAULT_EF_SEARCH		40
 #define VP_MIN_EF_SEARCH			1
 #define VP_MAX_EF_SEARCH			1000
 
+/* support function 1 of every hnsw opclass returns the VpMetric */
+#define VP_METRIC_PROC				1
+#define VP_NUM_PROCS				1
+
+/* build phases reported in pg_stat_progress_create_index */
+#define VP_PHASE_LOAD				2
+#define VP_PHASE_GRAPH				3
+
+/* Reloptions of an hnsw index */
+typedef struct VpOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int			m;				/* links per node (2*m on level 0) */
+	int			ef_construction;	/* candidate list size at build */
+} VpOptions;
+
+/* Counters a cached graph keeps about itself */
+typedef struct VpGraphStats
+{
+	double		build_ms;		/* duration of the last (re)build */
+	int64		builds;			/* (re)builds from pages */
+	int64		searches;		/* scans served */
+} VpGraphStats;
+
+/* What a scan needs to search a cached graph */
+typedef struct VpGraphHandle
+{
+	VpGraph    *graph;
+	VpGraphScratch *scratch;
+	void		(*interrupt_check) (void);
+	VpGraphStats *stats;
+} VpGraphHandle;
+
 /* vecpersist.c */
 extern int	vp_ef_search;
+
+/* vpam.c */
+extern void VpInitReloptions(void);
+extern int	VpGetM(Relation index);
+extern int	VpGetEfConstruction(Relation index);
+extern int	VpGetMetric(Relation index);
+
+/* vpbuild.c */
+extern IndexBuildResult *vpbuild(Relation heap, Relation index,
+								 IndexInfo *indexInfo);
+extern void vpbuildempty(Relation index);
+extern void VpCheckDims(Relation index, VpMetaPageData *meta, int dims);
+extern bool VpVectorIsIndexable(int metric, const float *x, int dims);
+
+/* vpinsert.c */
+extern void VpAppendVector(Relation index, ItemPointer heap_tid,
+						   const float *x, int dims);
+extern bool vpinsert(Relation index, Datum *values, bool *isnull,
+					 ItemPointer heap_tid, Relation heap,
+					 IndexUniqueCheck checkUnique, bool indexUnchanged,
+					 IndexInfo *indexInfo);
+
+/* vpscan.c */
+extern IndexScanDesc vpbeginscan(Relation index, int nkeys, int norderbys);
+extern void vprescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+					 ScanKey orderbys, int norderbys);
+extern bool vpgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void vpendscan(IndexScanDesc scan);
+
+/* vpvacuum.c */
+extern IndexBulkDeleteResult *vpbulkdelete(IndexVacuumInfo *info,
+										   IndexBulkDeleteResult *stats,
+										   IndexBulkDeleteCallback callback,
+										   void *callback_state);
+extern IndexBulkDeleteResult *vpvacuumcleanup(IndexVacuumInfo *info,
+											  IndexBulkDeleteResult *stats);
+
+/* vpcache.c */
+extern VpGraphHandle VpGetGraph(Relation index, int ef);
+extern void VpBuildGraphFromPages(Relation index);
+extern void VpCatchUpIfCached(Relation index);
+extern void VpLabelToTid(uint64 label, ItemPointer tid);
 
 #endif							/* VECPERSIST_H */

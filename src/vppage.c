@@ -1,0 +1,497 @@
+/*-------------------------------------------------------------------------
+ *
+ * vppage.c
+ *	  Page-level helpers for the hnsw index: page and metapage setup,
+ *	  item serialisation with CRC32C, page allocation (free list or
+ *	  extension), and the sequential chain reader that turns the pages back
+ *	  into vectors.
+ *
+ * The format itself is described in vppage.h.  Everything here works on
+ * page images and buffers handed in by the callers, which own locking and
+ * WAL; the chain reader is the exception and takes its own short share
+ * locks, one page at a time.
+ *
+ * IDENTIFICATION
+ *	  src/vppage.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+
+#include "vppage.h"
+
+/*
+ * Initialise an empty index page with our special space.
+ */
+void
+VpInitPage(Page page, uint16 flags)
+{
+	VpPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(VpPageOpaqueData));
+	opaque = VpPageGetOpaque(page);
+	opaque->next = InvalidBlockNumber;
+	opaque->seq = 0;
+	opaque->flags = flags;
+	opaque->page_id = VP_PAGE_ID;
+}
+
+/*
+ * Initialise the metapage of an empty index.  pd_lower is moved past the
+ * metadata so WAL never treats it as the page's hole.
+ */
+void
+VpInitMetaPage(Page page, int metric, int m, int ef_construction)
+{
+	VpMetaPage meta;
+
+	VpInitPage(page, VP_PAGE_META);
+	meta = VpPageGetMeta(page);
+	memset(meta, 0, sizeof(VpMetaPageData));
+	meta->magic = VP_MAGIC_NUMBER;
+	meta->version = VP_FORMAT_VERSION;
+	meta->metric = (uint16) metric;
+	meta->m = (uint16) m;
+	meta->ef_construction = (uint16) ef_construction;
+	meta->head_block = InvalidBlockNumber;
+	meta->tail_block = InvalidBlockNumber;
+	meta->free_head = InvalidBlockNumber;
+	meta->next_seq = 1;
+	((PageHeader) page)->pd_lower =
+		((char *) meta + sizeof(VpMetaPageData)) - (char *) page;
+}
+
+/*
+ * Return the metadata of a metapage after checking that it is one of ours
+ * and of a format this build understands.
+ */
+VpMetaPage
+VpCheckMetaPage(Relation index, Page page)
+{
+	VpMetaPage	meta = VpPageGetMeta(page);
+
+	if (PageIsNew(page) ||
+		PageGetSpecialSize(page) != MAXALIGN(sizeof(VpPageOpaqueData)) ||
+		VpPageGetOpaque(page)->page_id != VP_PAGE_ID ||
+		meta->magic != VP_MAGIC_NUMBER)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has an invalid metapage",
+						RelationGetRelationName(index)),
+				 errhint("Please REINDEX it.")));
+	if (meta->version != VP_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has format version %u, but this build of vecpersist reads version %d",
+						RelationGetRelationName(index), meta->version,
+						VP_FORMAT_VERSION),
+				 errhint("Please REINDEX it.")));
+	return meta;
+}
+
+/*
+ * Copy the metadata out under a short share lock.
+ */
+void
+VpReadMeta(Relation index, VpMetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, VP_METAPAGE_BLKNO);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(meta, VpCheckMetaPage(index, BufferGetPage(buf)),
+		   sizeof(VpMetaPageData));
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * Get a page for the chain: the first page of the free list if any (the
+ * free list head in *meta is advanced: the caller WAL-logs that change
+ * with the rest), else a new block.  Returned pinned and exclusive-locked;
+ * the caller initialises it.  The caller holds the metapage exclusively,
+ * which is what serialises free-list pops.
+ */
+Buffer
+VpNewBuffer(Relation index, VpMetaPage meta)
+{
+	Buffer		buf;
+	bool		needLock;
+
+	while (BlockNumberIsValid(meta->free_head))
+	{
+		Page		page;
+		VpPageOpaque opaque;
+
+		buf = ReadBuffer(index, meta->free_head);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		opaque = VpPageGetOpaque(page);
+		if (PageIsNew(page) || opaque->page_id != VP_PAGE_ID ||
+			!(opaque->flags & VP_PAGE_FREE))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" has a free list entry at block %u that is not a free page",
+							RelationGetRelationName(index), meta->free_head),
+					 errhint("Please REINDEX it.")));
+		meta->free_head = opaque->next;
+		if (meta->free_pages > 0)
+			meta->free_pages--;
+		return buf;
+	}
+
+	needLock = !RELATION_IS_LOCAL(index);
+	if (needLock)
+		LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBuffer(index, P_NEW);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (needLock)
+		UnlockRelationForExtension(index, ExclusiveLock);
+	return buf;
+}
+
+/*
+ * CRC32C of an item's identity and payload.
+ */
+pg_crc32c
+VpItemCrc(ItemPointer heap_tid, const float *vector, int dims)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, heap_tid, sizeof(ItemPointerData));
+	COMP_CRC32C(crc, vector, sizeof(float) * dims);
+	FIN_CRC32C(crc);
+	return crc;
+}
+
+/*
+ * Write one item into page images.  With npages == 1 the item is added to
+ * pages[0], which must have room (VpItemPages(dims) == 1).  Otherwise
+ * pages[0] must be an empty data page and pages[1..npages-1] fresh pages:
+ * the head goes to pages[0] and one fragment to each following page, which
+ * is flagged as a continuation.  Errors only on can't-happen conditions,
+ * so callers may run it on private copies before a critical section.
+ */
+void
+VpFillItemPages(Page *pages, int npages, ItemPointer heap_tid,
+				const float *vector, int dims)
+{
+	VpItemHeaderData *item;
+	int			head_floats = Min(dims, VP_HEAD_FLOATS);
+	Size		item_size = VP_ITEM_HEADER_SIZE + sizeof(float) * head_floats;
+	int			done;
+	int			i;
+
+	Assert(npages == VpItemPages(dims));
+
+	item = palloc(item_size);
+	item->heap_tid = *heap_tid;
+	item->flags = (npages > 1) ? VP_ITEM_SPANS : 0;
+	item->crc = VpItemCrc(heap_tid, vector, dims);
+	memcpy(VpItemGetFloats(item), vector, sizeof(float) * head_floats);
+	if (PageAddItem(pages[0], (Item) item, item_size, InvalidOffsetNumber,
+					false, false) == InvalidOffsetNumber)
+		elog(ERROR, "could not add a vector of %d dimensions to an hnsw index page",
+			 dims);
+	pfree(item);
+
+	done = head_floats;
+	for (i = 1; i < npages; i++)
+	{
+		int			n = Min(dims - done, VP_FRAGMENT_FLOATS);
+
+		VpPageGetOpaque(pages[i])->flags = VP_PAGE_DATA | VP_PAGE_CONTINUATION;
+		if (PageAddItem(pages[i], (Item) (vector + done), sizeof(float) * n,
+						InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+			elog(ERROR, "could not add a vector fragment to an hnsw index page");
+		done += n;
+	}
+	Assert(done == dims);
+}
+
+/*
+ * Append page (block blkno) to the chain after tail (block tailblk, or no
+ * tail when the chain is empty), stamping it with the next sequence number.
+ * Works on images; the caller logs all three.
+ */
+void
+VpLinkPage(VpMetaPage meta, Page tail,
+		   BlockNumber tailblk PG_USED_FOR_ASSERTS_ONLY, Page page,
+		   BlockNumber blkno)
+{
+	VpPageOpaque opaque = VpPageGetOpaque(page);
+
+	opaque->next = InvalidBlockNumber;
+	opaque->seq = meta->next_seq++;
+	opaque->flags &= ~VP_PAGE_FREE;
+	opaque->flags |= VP_PAGE_DATA;
+	if (tail != NULL)
+	{
+		Assert(meta->tail_block == tailblk);
+		VpPageGetOpaque(tail)->next = blkno;
+	}
+	else
+		meta->head_block = blkno;
+	meta->tail_block = blkno;
+}
+
+/*
+ * Report a malformed data page.
+ */
+static void
+ReportCorruptPage(Relation index, BlockNumber blkno, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" has a corrupted page at block %u",
+					RelationGetRelationName(index), blkno),
+			 errdetail("%s", what),
+			 errhint("Please REINDEX it.")));
+}
+
+/*
+ * Report an item whose checksum does not match its contents.
+ */
+static void
+ReportCorruptItem(Relation index, BlockNumber blkno, OffsetNumber off)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("index \"%s\" has a corrupted item at block %u, offset %u",
+					RelationGetRelationName(index), blkno, off),
+			 errdetail("The item's checksum does not match its contents."),
+			 errhint("Please REINDEX it.")));
+}
+
+/*
+ * Copy block blkno into reader->page under a short share lock and check
+ * that it is a data page that continues the chain in order.
+ */
+static void
+ReadChainPage(VpChainReader reader, BlockNumber blkno)
+{
+	Buffer		buf;
+	Page		page;
+	VpPageOpaque opaque;
+
+	CHECK_FOR_INTERRUPTS();
+
+	if (blkno == VP_METAPAGE_BLKNO ||
+		blkno >= RelationGetNumberOfBlocks(reader->index))
+		ReportCorruptPage(reader->index, blkno,
+						  "The page chain points outside the index.");
+
+	buf = ReadBufferExtended(reader->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+							 reader->strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(reader->page, BufferGetPage(buf), BLCKSZ);
+	UnlockReleaseBuffer(buf);
+
+	page = (Page) reader->page;
+	opaque = VpPageGetOpaque(page);
+	if (PageIsNew(page) ||
+		PageGetSpecialSize(page) != MAXALIGN(sizeof(VpPageOpaqueData)) ||
+		opaque->page_id != VP_PAGE_ID || !(opaque->flags & VP_PAGE_DATA))
+		ReportCorruptPage(reader->index, blkno, "It is not a data page.");
+	if (opaque->seq <= reader->last_seq)
+		ReportCorruptPage(reader->index, blkno,
+						  "The page chain is not in append order.");
+
+	reader->last_seq = opaque->seq;
+	reader->cur_block = blkno;
+	reader->cur_seq = opaque->seq;
+	reader->cur_off = InvalidOffsetNumber;
+	reader->next_block = opaque->next;
+}
+
+/*
+ * Start reading the chain at block start (the head, or a page a graph has
+ * absorbed up to), returning only items after offset after_off on that
+ * first page.  dims is the vector length every item must have.  Live
+ * items' CRCs are checked when verify is true.
+ */
+void
+VpChainReaderInit(VpChainReader reader, Relation index, int dims,
+				  BlockNumber start, OffsetNumber after_off, bool verify)
+{
+	reader->index = index;
+	reader->strategy = GetAccessStrategy(BAS_BULKREAD);
+	reader->dims = dims;
+	reader->verify = verify;
+	reader->page = palloc(BLCKSZ);
+	reader->vector = palloc(sizeof(float) * Max(dims, 1));
+	reader->last_seq = 0;
+	reader->cur_block = InvalidBlockNumber;
+	reader->next_block = InvalidBlockNumber;
+	if (BlockNumberIsValid(start))
+	{
+		ReadChainPage(reader, start);
+		reader->cur_off = after_off;
+	}
+}
+
+/*
+ * Collect the fragments of a spanning item whose head floats are already in
+ * reader->vector[0..have-1], reading the continuation pages that follow.
+ */
+static void
+ReadFragments(VpChainReader reader, int have, BlockNumber head_block)
+{
+	while (have < reader->dims)
+	{
+		Page		page;
+		ItemId		iid;
+		int			n;
+
+		if (!BlockNumberIsValid(reader->next_block))
+			ReportCorruptPage(reader->index, head_block,
+							  "A vector that spans pages ends early.");
+		ReadChainPage(reader, reader->next_block);
+		page = (Page) reader->page;
+		if (!(VpPageGetOpaque(page)->flags & VP_PAGE_CONTINUATION) ||
+			PageGetMaxOffsetNumber(page) != 1)
+			ReportCorruptPage(reader->index, reader->cur_block,
+							  "A continuation page is missing.");
+		iid = PageGetItemId(page, FirstOffsetNumber);
+		n = ItemIdGetLength(iid) / sizeof(float);
+		if (n <= 0 || n > reader->dims - have)
+			ReportCorruptPage(reader->index, reader->cur_block,
+							  "A vector fragment has the wrong length.");
+		memcpy(reader->vector + have, PageGetItem(page, iid), n * sizeof(float));
+		have += n;
+		/* the fragment page is consumed: nothing else to return from it */
+		reader->cur_off = PageGetMaxOffsetNumber(page);
+	}
+}
+
+/*
+ * Return the next item of the chain in *item, or false at its end.  Dead
+ * items are returned with vector = NULL (their payload is not read or
+ * checked).  Errors with ERRCODE_DATA_CORRUPTED on a CRC mismatch.
+ */
+bool
+VpChainReaderNext(VpChainReader reader, VpReadItem *item)
+{
+	for (;;)
+	{
+		Page		page = (Page) reader->page;
+		VpItemHeader hdr;
+		ItemId		iid;
+		Size		len;
+		OffsetNumber off;
+		int			have;
+
+		if (!BlockNumberIsValid(reader->cur_block) ||
+			reader->cur_off >= PageGetMaxOffsetNumber(page))
+		{
+			if (!BlockNumberIsValid(reader->next_block))
+				return false;
+			ReadChainPage(reader, reader->next_block);
+			continue;
+		}
+
+		off = OffsetNumberNext(reader->cur_off);
+		reader->cur_off = off;
+
+		/* fragment pages without their head (head page recycled): skip */
+		if (VpPageGetOpaque(page)->flags & VP_PAGE_CONTINUATION)
+		{
+			reader->cur_off = PageGetMaxOffsetNumber(page);
+			continue;
+		}
+
+		iid = PageGetItemId(page, off);
+		if (!ItemIdIsUsed(iid))
+			continue;
+		len = ItemIdGetLength(iid);
+		hdr = (VpItemHeader) PageGetItem(page, iid);
+		if (len < VP_ITEM_HEADER_SIZE ||
+			((len - VP_ITEM_HEADER_SIZE) % sizeof(float)) != 0)
+			ReportCorruptPage(reader->index, reader->cur_block,
+							  "An item has an invalid length.");
+
+		item->key = VpMakeItemKey(reader->cur_seq, off);
+		item->block = reader->cur_block;
+		item->offnum = off;
+		item->heap_tid = hdr->heap_tid;
+		item->flags = hdr->flags;
+		item->vector = NULL;
+
+		have = (len - VP_ITEM_HEADER_SIZE) / sizeof(float);
+		if (hdr->flags & VP_ITEM_DEAD)
+		{
+			/* skip the continuation pages of a dead spanning item */
+			if (hdr->flags & VP_ITEM_SPANS)
+				reader->cur_off = PageGetMaxOffsetNumber(page);
+			return true;
+		}
+
+		if ((hdr->flags & VP_ITEM_SPANS) ? (have >= reader->dims) :
+			(have != reader->dims))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("index \"%s\" has an item of the wrong length at block %u, offset %u",
+							RelationGetRelationName(reader->index),
+							reader->cur_block, off),
+					 errdetail("The item holds %d floats; the index has %d dimensions.",
+							   have, reader->dims),
+					 errhint("Please REINDEX it.")));
+
+		memcpy(reader->vector, VpItemGetFloats(hdr), have * sizeof(float));
+		if (hdr->flags & VP_ITEM_SPANS)
+		{
+			pg_crc32c	crc = hdr->crc;
+			BlockNumber head_block = reader->cur_block;
+
+			ReadFragments(reader, have, head_block);
+			if (reader->verify &&
+				VpItemCrc(&item->heap_tid, reader->vector, reader->dims) != crc)
+				ReportCorruptItem(reader->index, head_block, off);
+		}
+		else if (reader->verify &&
+				 VpItemCrc(&item->heap_tid, reader->vector, reader->dims) != hdr->crc)
+			ReportCorruptItem(reader->index, reader->cur_block, off);
+
+		item->vector = reader->vector;
+		return true;
+	}
+}
+
+/*
+ * Release the reader's memory.
+ */
+void
+VpChainReaderEnd(VpChainReader reader)
+{
+	FreeAccessStrategy(reader->strategy);
+	pfree(reader->page);
+	pfree(reader->vector);
+}
+
+/*
+ * Is block blkno still the chain page stamped seq?  False once VACUUM has
+ * recycled it (freed, or relinked with a later stamp).
+ */
+bool
+VpPageHasSeq(Relation index, BlockNumber blkno, uint32 seq)
+{
+	Buffer		buf;
+	Page		page;
+	bool		result;
+
+	if (!BlockNumberIsValid(blkno) || blkno == VP_METAPAGE_BLKNO ||
+		blkno >= RelationGetNumberOfBlocks(index))
+		return false;
+	buf = ReadBuffer(index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	result = !PageIsNew(page) &&
+		VpPageGetOpaque(page)->page_id == VP_PAGE_ID &&
+		(VpPageGetOpaque(page)->flags & VP_PAGE_DATA) &&
+		VpPageGetOpaque(page)->seq == seq;
+	UnlockReleaseBuffer(buf);
+	return result;
+}

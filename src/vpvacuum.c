@@ -1,0 +1,322 @@
+/*-------------------------------------------------------------------------
+ *
+ * vpvacuum.c
+ *	  VACUUM for hnsw: mark dead items, bump the vacuum epoch, and recycle
+ *	  pages whose items are all dead.
+ *
+ * ambulkdelete walks the chain and flags every item whose heap tuple is
+ * gone (one Generic WAL record per page), then bumps the metapage's
+ * vacuum_epoch *after* all flags are written: a graph that read the old
+ * epoch before or during the walk will see the new one and redo its
+ * deletion pass, so no vacuumed heap TID is ever returned once its
+ * slot can be reused.
+ *
+ * amvacuumcleanup unlinks pages whose items are all dead (and the
+ * continuation pages of a dead spanning item) from the chain and pushes
+ * them on the free list for appends to reuse, holding the chain lock
+ * exclusively so no graph build or catch-up is walking the chain.  The
+ * tail page is never recycled.
+ *
+ * IDENTIFICATION
+ *	  src/vpvacuum.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+
+#include "vecpersist.h"
+#include "vppage.h"
+
+/*
+ * Add n to the metapage's dead-item count (negative when recycling) and,
+ * if bump_epoch, advance the vacuum epoch; WAL-logged.
+ */
+static void
+UpdateMetaCounts(Relation index, int64 dead_delta, int64 recycled,
+				 bool bump_epoch)
+{
+	Buffer		metabuf = ReadBuffer(index, VP_METAPAGE_BLKNO);
+	GenericXLogState *xlog;
+	VpMetaPage	meta;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	VpCheckMetaPage(index, BufferGetPage(metabuf));
+	xlog = GenericXLogStart(index);
+	meta = VpPageGetMeta(GenericXLogRegisterBuffer(xlog, metabuf, 0));
+	meta->items_dead += dead_delta;
+	meta->items_recycled += recycled;
+	if (bump_epoch)
+		meta->vacuum_epoch++;
+	GenericXLogFinish(xlog);
+	UnlockReleaseBuffer(metabuf);
+}
+
+/*
+ * ambulkdelete: flag the items whose heap tuples the callback reports
+ * dead.  Concurrent appends only touch the tail, which we lock per page
+ * like every other page.
+ */
+IndexBulkDeleteResult *
+vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			 IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	VpMetaPageData meta;
+	BlockNumber blkno;
+	int64		newly_dead = 0;
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+
+	VpReadMeta(index, &meta);
+	stats->num_index_tuples = 0;
+	for (blkno = meta.head_block; BlockNumberIsValid(blkno);)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber off,
+					maxoff;
+		OffsetNumber dead[MaxOffsetNumber];
+		int			ndead = 0;
+
+		vacuum_delay_point();
+
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+								 info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page) || VpPageGetOpaque(page)->page_id != VP_PAGE_ID ||
+			!(VpPageGetOpaque(page)->flags & VP_PAGE_DATA))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" has a corrupted page at block %u",
+							RelationGetRelationName(index), blkno),
+					 errdetail("It is not a data page."),
+					 errhint("Please REINDEX it.")));
+
+		maxoff = PageGetMaxOffsetNumber(page);
+		if (!(VpPageGetOpaque(page)->flags & VP_PAGE_CONTINUATION))
+		{
+			for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+			{
+				VpItemHeader item = (VpItemHeader) PageGetItem(page, PageGetItemId(page, off));
+
+				if (item->flags & VP_ITEM_DEAD)
+					continue;
+				if (callback(&item->heap_tid, callback_state))
+					dead[ndead++] = off;
+				else
+					stats->num_index_tuples++;
+			}
+		}
+
+		if (ndead > 0)
+		{
+			GenericXLogState *xlog = GenericXLogStart(index);
+			Page		image = GenericXLogRegisterBuffer(xlog, buf, 0);
+			int			i;
+
+			for (i = 0; i < ndead; i++)
+			{
+				VpItemHeader item = (VpItemHeader) PageGetItem(image, PageGetItemId(image, dead[i]));
+
+				item->flags |= VP_ITEM_DEAD;
+			}
+			GenericXLogFinish(xlog);
+			stats->tuples_removed += ndead;
+			newly_dead += ndead;
+		}
+
+		blkno = VpPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buf);
+	}
+
+	if (newly_dead > 0)
+		UpdateMetaCounts(index, newly_dead, 0, true);
+	stats->num_pages = RelationGetNumberOfBlocks(index);
+	stats->estimated_count = false;
+	return stats;
+}
+
+/*
+ * Is every item on this (non-continuation) page dead?  Returns the item
+ * count in *nitems, and in *spans whether an item continues on the pages
+ * that follow.
+ */
+static bool
+PageAllDead(Page page, int *nitems, bool *spans)
+{
+	OffsetNumber off,
+				maxoff = PageGetMaxOffsetNumber(page);
+	bool		all_dead = true;
+
+	*nitems = maxoff;
+	*spans = false;
+	for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
+	{
+		VpItemHeader item = (VpItemHeader) PageGetItem(page, PageGetItemId(page, off));
+
+		if (!(item->flags & VP_ITEM_DEAD))
+			all_dead = false;
+		if (item->flags & VP_ITEM_SPANS)
+			*spans = true;
+	}
+	return all_dead;
+}
+
+/*
+ * Unlink block blkno (following prevblk, or the head) from the chain and
+ * push it on the free list, in one WAL record.  Lock order: metapage,
+ * previous page, page.  Returns false (and does nothing) if the page has
+ * become the tail or is no longer linked after prevblk.
+ */
+static bool
+RecyclePage(Relation index, BlockNumber prevblk, BlockNumber blkno)
+{
+	Buffer		metabuf,
+				prevbuf = InvalidBuffer,
+				buf;
+	GenericXLogState *xlog;
+	VpMetaPage	meta;
+	Page		prev = NULL;
+	Page		page;
+	bool		ok;
+
+	metabuf = ReadBuffer(index, VP_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	if (BlockNumberIsValid(prevblk))
+	{
+		prevbuf = ReadBuffer(index, prevblk);
+		LockBuffer(prevbuf, BUFFER_LOCK_EXCLUSIVE);
+	}
+	buf = ReadBuffer(index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+
+	xlog = GenericXLogStart(index);
+	meta = VpPageGetMeta(GenericXLogRegisterBuffer(xlog, metabuf, 0));
+	if (BufferIsValid(prevbuf))
+		prev = GenericXLogRegisterBuffer(xlog, prevbuf, 0);
+	page = GenericXLogRegisterBuffer(xlog, buf, GENERIC_XLOG_FULL_IMAGE);
+
+	ok = meta->tail_block != blkno &&
+		(prev ? VpPageGetOpaque(prev)->next : meta->head_block) == blkno;
+	if (ok)
+	{
+		BlockNumber next = VpPageGetOpaque(page)->next;
+
+		if (prev)
+			VpPageGetOpaque(prev)->next = next;
+		else
+			meta->head_block = next;
+		VpInitPage(page, VP_PAGE_FREE);
+		VpPageGetOpaque(page)->next = meta->free_head;
+		meta->free_head = blkno;
+		meta->free_pages++;
+		GenericXLogFinish(xlog);
+	}
+	else
+		GenericXLogAbort(xlog);
+
+	UnlockReleaseBuffer(buf);
+	if (BufferIsValid(prevbuf))
+		UnlockReleaseBuffer(prevbuf);
+	UnlockReleaseBuffer(metabuf);
+	return ok;
+}
+
+/*
+ * Recycle every page whose items are all dead, and the continuation pages
+ * of dead spanning items.  Returns the number of items removed with them
+ * in *items_removed and the pages freed.
+ */
+static BlockNumber
+RecycleDeadPages(IndexVacuumInfo *info, int64 *items_removed)
+{
+	Relation	index = info->index;
+	VpMetaPageData meta;
+	BlockNumber prevblk = InvalidBlockNumber;
+	BlockNumber blkno;
+	BlockNumber freed = 0;
+	bool		in_live_item = false;	/* continuation pages to keep */
+
+	*items_removed = 0;
+	LockPage(index, VP_CHAIN_LOCK_BLKNO, ExclusiveLock);
+	VpReadMeta(index, &meta);
+	for (blkno = meta.head_block; BlockNumberIsValid(blkno);)
+	{
+		Buffer		buf;
+		Page		page;
+		BlockNumber next;
+		bool		dead;
+		int			nitems = 0;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+								 info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		next = VpPageGetOpaque(page)->next;
+		if (VpPageGetOpaque(page)->flags & VP_PAGE_CONTINUATION)
+			dead = !in_live_item;	/* its head is dead or already gone */
+		else
+		{
+			bool		spans;
+
+			dead = PageAllDead(page, &nitems, &spans);
+			in_live_item = !dead && spans;
+		}
+		UnlockReleaseBuffer(buf);
+
+		if (dead && BlockNumberIsValid(next) &&
+			RecyclePage(index, prevblk, blkno))
+		{
+			freed++;
+			*items_removed += nitems;
+		}
+		else
+			prevblk = blkno;
+		blkno = next;
+	}
+	UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ExclusiveLock);
+	return freed;
+}
+
+/*
+ * amvacuumcleanup: recycle dead pages and report the index's statistics.
+ */
+IndexBulkDeleteResult *
+vpvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	Relation	index = info->index;
+	VpMetaPageData meta;
+	int64		removed = 0;
+	BlockNumber freed = 0;
+
+	if (info->analyze_only)
+		return stats;
+
+	VpReadMeta(index, &meta);
+	if (meta.items_dead > 0)
+	{
+		freed = RecycleDeadPages(info, &removed);
+		if (removed > 0)
+			UpdateMetaCounts(index, -removed, removed, false);
+		VpReadMeta(index, &meta);
+	}
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	stats->num_pages = RelationGetNumberOfBlocks(index);
+	stats->num_index_tuples = (double) (meta.items_appended - meta.items_dead -
+										meta.items_recycled);
+	stats->estimated_count = false;
+	stats->pages_newly_deleted = freed;
+	stats->pages_deleted = meta.free_pages;
+	stats->pages_free = meta.free_pages;
+	return stats;
+}
