@@ -42,6 +42,9 @@ REGRESS = \
 
 REGRESS_OPTS = --load-extension=vecpersist
 
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
 EXTRA_CLEAN = test/unit/test_distance test/unit/test_graph \
 	test/unit/*.o results/ regression.diffs regression.out tmp_check/ \
 	tmp_check_iso/ output_iso/ log/

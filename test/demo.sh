@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+#
+# test/demo.sh -- build vecpersist, start a throwaway server and show it work.
+#
+#   sudo bash test/demo.sh        (from a clone, on Debian/Ubuntu)
+#
+# Installs what is missing (gcc/make, postgresql-15 and its server headers),
+# builds and installs the extension, then, in a temporary directory and as an
+# unprivileged user (postgres when run as root): initdb, start a server on a
+# free port of 127.0.0.1 (and a Unix socket in the temporary directory) with
+# shared_preload_libraries = 'vecpersist', load 20,000 clustered 64-dim
+# vectors, build an hnsw index, run k-NN queries, measure recall@10 against an
+# exact scan, restart the server and query again (the graph is rebuilt from
+# the index pages).  The server is stopped and the directory removed on exit,
+# whatever happens; set KEEP=1 to keep the directory (with the server log).
+#
+# Environment: PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config).
+
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+
+SCRIPT=demo.sh
+# shellcheck source=test/common.sh
+. "$SRC/test/common.sh"
+unset PGHOST PGPORT PGDATABASE PGUSER PGSERVICE PGOPTIONS
+
+say "Dependencies"
+install_deps build-essential postgresql-15 postgresql-server-dev-15
+[ -x "$PG_CONFIG" ] || die "$PG_CONFIG not found"
+BINDIR=$("$PG_CONFIG" --bindir)
+
+setup_run_user
+
+# --- build and install from a private copy ------------------------------------
+DIR=$(mktemp -d /tmp/vecpersist-demo.XXXXXX)
+DATA=$DIR/data
+PGCTL_STARTED=
+cleanup() {
+	if [ -n "$PGCTL_STARTED" ]; then
+		say "Stopping the server"
+		as_user "$BINDIR/pg_ctl" -D "$DATA" -m fast -w stop || true
+	fi
+	if [ "${KEEP:-}" = 1 ]; then
+		echo "kept $DIR (server log: $DIR/server.log)"
+	else
+		rm -rf "$DIR"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "Building in $DIR/src as $RUN_USER"
+copy_tree "$SRC" "$DIR/src"
+if [ "$(id -u)" -eq 0 ]; then chown "$RUN_USER" "$DIR"; fi
+chmod 755 "$DIR"
+cd "$DIR/src"
+as_user make -s clean PG_CONFIG="$PG_CONFIG" >/dev/null 2>&1 || true
+as_user make -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG"
+say "Installing into $("$PG_CONFIG" --pkglibdir)"
+as_root make -s install PG_CONFIG="$PG_CONFIG"
+
+# --- a throwaway server ----------------------------------------------------------
+port_in_use() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+	[ -e "/tmp/.s.PGSQL.$1" ]
+}
+PORT=$((54330 + RANDOM % 2000))
+while port_in_use "$PORT"; do PORT=$((PORT + 1)); done
+
+say "initdb and start on 127.0.0.1:$PORT (socket in $DIR)"
+as_user "$BINDIR/initdb" -D "$DATA" -A trust -N -E UTF8 --locale=C.UTF-8 \
+	-U postgres >/dev/null
+cat >>"$DATA/postgresql.conf" <<EOF
+
+# vecpersist demo
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$DIR'
+shared_preload_libraries = 'vecpersist'
+maintenance_work_mem = '256MB'
+EOF
+as_user "$BINDIR/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w start >/dev/null
+PGCTL_STARTED=1
+
+psql_demo() {
+	as_user "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" \
+		-U postgres -d postgres
+}
+
+psql_demo <<'SQL'
+\pset footer off
+\echo
+\echo '==== CREATE EXTENSION vecpersist'
+CREATE EXTENSION vecpersist;
+SELECT extname, extversion FROM pg_extension WHERE extname = 'vecpersist';
+
+\echo '==== 20,000 vectors of 64 dimensions around 40 centres (setseed: same data every run)'
+CREATE TABLE items (id int PRIMARY KEY, v vector(64));
+-- Centre c has coordinates sin(c * 12.9898 + d * 78.233); each row adds
+-- noise in every coordinate (a sum of three uniforms, sd 0.15).
+SELECT setseed(0.42) \gset
+INSERT INTO items
+SELECT i, (SELECT array_agg((sin((i % 40) * 12.9898 + d * 78.233)
+                             + 0.3 * (random() + random() + random() - 1.5))::real
+                            ORDER BY d)
+           FROM generate_series(1, 64) d)::vector(64)
+FROM generate_series(1, 20000) i;
+-- 20 query vectors from the same distribution, rounded to keep them short
+CREATE TABLE queries (qid int PRIMARY KEY, v vector(64));
+INSERT INTO queries
+SELECT i, (SELECT array_agg(round((sin((i % 40) * 12.9898 + d * 78.233)
+                                   + 0.3 * (random() + random() + random() - 1.5))::numeric, 2)
+                            ORDER BY d)
+           FROM generate_series(1, 64) d)::vector(64)
+FROM generate_series(1, 20) i;
+ANALYZE items;
+SELECT count(*) AS rows, pg_size_pretty(pg_table_size('items')) AS table_size FROM items;
+
+\echo
+\echo '==== CREATE INDEX ON items USING hnsw (v vector_l2_ops)'
+\timing on
+CREATE INDEX items_v_idx ON items USING hnsw (v vector_l2_ops);
+\timing off
+SELECT pg_size_pretty(pg_relation_size('items_v_idx')) AS index_size;
+
+SELECT v AS q FROM queries WHERE qid = 1 \gset
+\echo
+\echo '==== The planner uses the index for ORDER BY v <-> ''[...]'' LIMIT 10'
+\pset format wrapped
+\pset columns 100
+EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> :'q' LIMIT 10;
+\pset format aligned
+
+\echo
+\echo '==== k-NN: the 5 nearest rows to query vectors 1 to 3, with their L2 distance'
+\timing on
+SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
+\timing off
+SELECT q.qid, n.id, round(n.distance::numeric, 4) AS distance
+FROM queries q,
+     LATERAL (SELECT id, v <-> q.v AS distance FROM items ORDER BY v <-> q.v LIMIT 5) n
+WHERE q.qid IN (2, 3)
+ORDER BY q.qid, n.distance;
+
+\echo '==== recall@10 of the index against an exact scan, over 20 query vectors'
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+CREATE TABLE truth AS
+SELECT q.qid, ARRAY(SELECT id FROM items ORDER BY v <-> q.v LIMIT 10) AS ids FROM queries q;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+-- and the same through the index (made certain by disabling the alternative)
+SET enable_seqscan = off;
+SHOW vecpersist.ef_search;
+CREATE TABLE before_restart AS
+SELECT q.qid, ARRAY(SELECT id FROM items ORDER BY v <-> q.v LIMIT 10) AS ids FROM queries q;
+SELECT round(avg(cardinality(ARRAY(SELECT unnest(t.ids) INTERSECT SELECT unnest(r.ids))) / 10.0), 3)
+       AS "recall@10 (ef_search 40)"
+FROM truth t JOIN before_restart r USING (qid);
+SET vecpersist.ef_search = 100;
+SELECT round(avg(cardinality(ARRAY(SELECT unnest(t.ids) INTERSECT SELECT unnest(
+           ARRAY(SELECT id FROM items i ORDER BY i.v <-> q.v LIMIT 10)))) / 10.0), 3)
+       AS "recall@10 (ef_search 100)"
+FROM truth t JOIN queries q USING (qid);
+SQL
+
+say "Restarting the server: the in-memory graph is gone, the index pages are not"
+as_user "$BINDIR/pg_ctl" -D "$DATA" -l "$DIR/server.log" -m fast -w restart >/dev/null
+
+psql_demo <<'SQL'
+\pset footer off
+SELECT v AS q FROM queries WHERE qid = 1 \gset
+\echo '==== First query after restart (includes rebuilding the graph from the index pages)'
+\timing on
+SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
+\echo '==== Same query again (graph in memory)'
+SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
+\timing off
+\echo '==== recall@10 after restart, and agreement with the answers before it'
+SET enable_seqscan = off;
+SELECT round(avg(cardinality(ARRAY(SELECT unnest(t.ids) INTERSECT SELECT unnest(a.ids))) / 10.0), 3)
+         AS "recall@10",
+       count(*) FILTER (WHERE a.ids = b.ids) || ' of ' || count(*) AS "same answer as before restart"
+FROM truth t
+JOIN before_restart b USING (qid)
+JOIN (SELECT q.qid, ARRAY(SELECT id FROM items ORDER BY v <-> q.v LIMIT 10) AS ids
+      FROM queries q) a USING (qid);
+SQL
+
+say "Done"
