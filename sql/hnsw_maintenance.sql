@@ -35,6 +35,9 @@ DELETE FROM m WHERE id % 3 = 0 OR id = 1000;
 SELECT knn_matches_exact('[0.5,0.5,0.5,0.5]');
 VACUUM m;
 SELECT knn_matches_exact('[0.5,0.5,0.5,0.5]');
+-- VACUUM reports the index's live tuples exactly
+SELECT reltuples = (SELECT count(*) FROM m) AS index_tuples_exact
+  FROM pg_class WHERE relname = 'm_v_idx';
 INSERT INTO m SELECT i, ARRAY[cos(i), sin(i), cos(i * 0.5), sin(i * 0.3)]::real[]::vector
   FROM generate_series(301, 400) i;
 SELECT knn_matches_exact('[0.5,0.5,0.5,0.5]');
