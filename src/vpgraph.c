@@ -1009,8 +1009,14 @@ VpGraphCopy(VpGraph *dst, const VpGraph *src)
 }
 
 /*
- * Accessors.  Invalid graphs or node ids give 0 / NULL rather than
- * reading outside the region.
+ * Accessors.  An invalid graph or node id gives 0 / NULL rather than a
+ * read outside the region.
+ */
+
+/*
+ * VpGraphCount
+ *		Nodes in the graph, deleted ones included (acquire: a concurrent
+ *		insert's node is counted only once it is complete).
  */
 int32_t
 VpGraphCount(const VpGraph *graph)
@@ -1018,24 +1024,41 @@ VpGraphCount(const VpGraph *graph)
 	return GraphIsValid(graph) ? LoadAcquire(&graph->count) : 0;
 }
 
+/*
+ * VpGraphDeletedCount
+ *		Nodes marked deleted; the cache compares it with the count to decide
+ *		when a rebuild pays off.
+ */
 int32_t
 VpGraphDeletedCount(const VpGraph *graph)
 {
 	return GraphIsValid(graph) ? graph->deleted_count : 0;
 }
 
+/*
+ * VpGraphCapacity
+ *		Nodes the region was laid out for.
+ */
 int32_t
 VpGraphCapacity(const VpGraph *graph)
 {
 	return GraphIsValid(graph) ? graph->params.capacity : 0;
 }
 
+/*
+ * VpGraphGetParams
+ *		The parameters the region was laid out with (in the region itself).
+ */
 const VpGraphParams *
 VpGraphGetParams(const VpGraph *graph)
 {
 	return GraphIsValid(graph) ? &graph->params : NULL;
 }
 
+/*
+ * VpGraphRegionBytes
+ *		Bytes the layout occupies (VpGraphRegionSize of its parameters).
+ */
 size_t
 VpGraphRegionBytes(const VpGraph *graph)
 {
@@ -1053,24 +1076,40 @@ NodeIsValid(const VpGraph *graph, VpNodeId node)
 		node < LoadAcquire(&graph->count);
 }
 
+/*
+ * VpGraphLabel
+ *		The label given at insert (the AM keeps the heap TID there).
+ */
 uint64_t
 VpGraphLabel(const VpGraph *graph, VpNodeId node)
 {
 	return NodeIsValid(graph, node) ? NodeInfo(graph, node)->label : 0;
 }
 
+/*
+ * VpGraphKey
+ *		The key given at insert (the AM keeps the index item there).
+ */
 uint64_t
 VpGraphKey(const VpGraph *graph, VpNodeId node)
 {
 	return NodeIsValid(graph, node) ? NodeInfo(graph, node)->key : 0;
 }
 
+/*
+ * VpGraphIsDeleted
+ *		Whether the node was marked deleted.
+ */
 int
 VpGraphIsDeleted(const VpGraph *graph, VpNodeId node)
 {
 	return NodeIsValid(graph, node) ? NodeInfo(graph, node)->deleted : 0;
 }
 
+/*
+ * VpGraphVector
+ *		The stored vector (normalised for cosine), or NULL.
+ */
 const float *
 VpGraphVector(const VpGraph *graph, VpNodeId node)
 {
