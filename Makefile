@@ -38,7 +38,8 @@ REGRESS = \
 	hnsw_opclasses \
 	hnsw_plans \
 	hnsw_maintenance \
-	hnsw_dims
+	hnsw_dims \
+	hnsw_iterative
 
 REGRESS_OPTS = --load-extension=vecpersist
 

@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -24,7 +26,16 @@
 PG_MODULE_MAGIC;
 
 /* GUC variables */
-int			vp_ef_search = 40;
+int			vp_ef_search = VP_DEFAULT_EF_SEARCH;
+int			vp_iterative_scan = VP_ITERATIVE_SCAN_STRICT;
+int			vp_max_scan_tuples = VP_DEFAULT_MAX_SCAN_TUPLES;
+
+static const struct config_enum_entry iterative_scan_options[] = {
+	{"off", VP_ITERATIVE_SCAN_OFF, false},
+	{"relaxed_order", VP_ITERATIVE_SCAN_RELAXED, false},
+	{"strict_order", VP_ITERATIVE_SCAN_STRICT, false},
+	{NULL, 0, false}
+};
 
 PGDLLEXPORT void _PG_init(void);
 
@@ -43,6 +54,27 @@ _PG_init(void)
 							&vp_ef_search,
 							VP_DEFAULT_EF_SEARCH, VP_MIN_EF_SEARCH,
 							VP_MAX_EF_SEARCH,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("vecpersist.iterative_scan",
+							 "Continues an hnsw scan past ef_search rows while the query asks for more.",
+							 "strict_order returns rows in distance order, skipping the rare ones found too late; "
+							 "relaxed_order returns those too, possibly slightly out of order; "
+							 "off stops after ef_search rows, like pgvector's default.",
+							 &vp_iterative_scan,
+							 VP_ITERATIVE_SCAN_STRICT,
+							 iterative_scan_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("vecpersist.max_scan_tuples",
+							"Sets the most graph nodes an iterative hnsw scan visits.",
+							"Bounds the work of a scan whose filter rejects most rows.",
+							&vp_max_scan_tuples,
+							VP_DEFAULT_MAX_SCAN_TUPLES, 1, INT_MAX,
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);

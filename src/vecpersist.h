@@ -39,6 +39,15 @@
 #define VP_DEFAULT_EF_SEARCH		40
 #define VP_MIN_EF_SEARCH			1
 #define VP_MAX_EF_SEARCH			1000
+#define VP_DEFAULT_MAX_SCAN_TUPLES	20000
+
+/* vecpersist.iterative_scan */
+typedef enum VpIterativeScan
+{
+	VP_ITERATIVE_SCAN_OFF,
+	VP_ITERATIVE_SCAN_RELAXED,
+	VP_ITERATIVE_SCAN_STRICT
+} VpIterativeScan;
 
 /* support function 1 of every hnsw opclass returns the VpMetric */
 #define VP_METRIC_PROC				1
@@ -71,10 +80,13 @@ typedef struct VpGraphHandle
 	VpGraphScratch *scratch;
 	void		(*interrupt_check) (void);
 	VpGraphStats *stats;
+	uint64		generation;		/* changes when node ids are renumbered */
 } VpGraphHandle;
 
 /* vecpersist.c */
 extern int	vp_ef_search;
+extern int	vp_iterative_scan;
+extern int	vp_max_scan_tuples;
 
 /* vpam.c */
 extern void VpInitReloptions(void);
@@ -117,5 +129,6 @@ extern VpGraphHandle VpGetGraph(Relation index, int ef);
 extern void VpBuildGraphFromPages(Relation index);
 extern void VpCatchUpIfCached(Relation index);
 extern void VpLabelToTid(uint64 label, ItemPointer tid);
+extern VpAllocator VpMakeAllocator(MemoryContext cxt);
 
 #endif							/* VECPERSIST_H */

@@ -109,8 +109,13 @@ VpGetMetric(Relation index)
 /*
  * amcostestimate.  The graph is searched in memory: the cost of a scan is
  * roughly ef_search * 2m distance computations, paid before the first row
- * (startup), plus a per-row hand-over.  An hnsw index cannot serve a scan
- * without ORDER BY <op> const, so such paths are made infinitely costly.
+ * (startup).  Every further row costs a hand-over plus, for an iterative
+ * scan, the expansion of about one node (2m distances).  With a WHERE
+ * filter of selectivity s, LIMIT k makes the executor pull about k / s rows
+ * (the planner scales total cost by the fraction of rows fetched), so a
+ * selective filter makes this path expensive and a btree on the filter
+ * column wins, as it should.  An hnsw index cannot serve a scan without
+ * ORDER BY <op> const, so such paths are made infinitely costly.
  */
 static void
 vpcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -145,6 +150,8 @@ vpcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	distances = (double) vp_ef_search * 2 * m * Max(log(tuples) / log(2 * m), 1.0);
 	*indexStartupCost = distances * cpu_operator_cost;
 	*indexTotalCost = *indexStartupCost + tuples * cpu_index_tuple_cost;
+	if (vp_iterative_scan != VP_ITERATIVE_SCAN_OFF)
+		*indexTotalCost += tuples * 2 * m * cpu_operator_cost;
 	*indexSelectivity = 1.0;
 	*indexCorrelation = 0;
 	/* only the metapage is read per scan; the graph is in memory */

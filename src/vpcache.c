@@ -64,6 +64,7 @@ typedef struct VpCachedGraph
 	uint32		wm_seq;
 	uint64		items_seen;		/* metapage items_appended absorbed */
 	uint64		vacuum_epoch;	/* metapage vacuum_epoch applied */
+	uint64		generation;		/* bumped by every rebuild (ids change) */
 	VpGraphStats stats;
 } VpCachedGraph;
 
@@ -84,6 +85,17 @@ CacheFree(void *ctx, void *ptr)
 {
 	(void) ctx;
 	pfree(ptr);
+}
+
+/*
+ * An allocator for graph scratch and iterators in the given context.
+ */
+VpAllocator
+VpMakeAllocator(MemoryContext cxt)
+{
+	VpAllocator allocator = {CacheAlloc, CacheFree, cxt};
+
+	return allocator;
 }
 
 /* Interrupt check the graph search calls every few hundred distances */
@@ -147,7 +159,7 @@ GrowGraph(VpCachedGraph *entry)
 static VpGraphScratch *
 EnsureScratch(VpCachedGraph *entry, int ef)
 {
-	VpAllocator allocator = {CacheAlloc, CacheFree, entry->cxt};
+	VpAllocator allocator = VpMakeAllocator(entry->cxt);
 
 	if (entry->scratch != NULL &&
 		VpGraphScratchFits(entry->scratch, entry->graph, ef))
@@ -252,6 +264,7 @@ RebuildGraph(Relation index, VpCachedGraph *entry, const VpMetaPageData *meta,
 
 	/* forget the old graph entirely before touching anything */
 	entry->valid = false;
+	entry->generation++;
 	if (entry->cxt != NULL)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = AllocSetContextCreate(TopMemoryContext, "vecpersist graph",
@@ -456,6 +469,7 @@ VpGetGraph(Relation index, int ef)
 	handle.scratch = entry->graph ? EnsureScratch(entry, ef) : NULL;
 	handle.interrupt_check = GraphInterruptCheck;
 	handle.stats = &entry->stats;
+	handle.generation = entry->generation;
 	entry->stats.searches++;
 	return handle;
 }

@@ -572,9 +572,9 @@ NextEpoch(VpGraphScratch *scratch)
  *		notice an interrupt every 256 of them.
  */
 static inline void
-CountDistance(VpGraphScratch *scratch, void (*interrupt_check) (void))
+CountDistance(uint32_t *ndist, void (*interrupt_check) (void))
 {
-	if ((++scratch->ndist & 255) == 0 && interrupt_check != NULL)
+	if ((++*ndist & 255) == 0 && interrupt_check != NULL)
 		interrupt_check();
 }
 
@@ -601,7 +601,7 @@ PrefetchVector(const VpGraph *graph, VpNodeId id, uint32_t max_bytes)
  *		trust (nodes published when the search began).
  */
 static Candidate
-GreedyClosest(const VpGraph *graph, VpGraphScratch *scratch, const float *q,
+GreedyClosest(const VpGraph *graph, uint32_t *ndist, const float *q,
 			  Candidate cur, int level, int32_t count,
 			  void (*interrupt_check) (void))
 {
@@ -631,7 +631,7 @@ GreedyClosest(const VpGraph *graph, VpGraphScratch *scratch, const float *q,
 			if (id < 0 || id >= count)
 				continue;
 			d = Distance(graph, q, NodeVector(graph, id));
-			CountDistance(scratch, interrupt_check);
+			CountDistance(ndist, interrupt_check);
 			if (d < cur.dist)
 			{
 				cur.dist = d;
@@ -755,7 +755,7 @@ SearchLayer(const VpGraph *graph, VpGraphScratch *scratch, const float *q,
 			if (i + 1 < nfresh)
 				PrefetchVector(graph, fresh[i + 1], 1024);
 			d = Distance(graph, q, NodeVector(graph, id));
-			CountDistance(scratch, interrupt_check);
+			CountDistance(&scratch->ndist, interrupt_check);
 			if (nresult < ef || d < result[0].dist)
 			{
 				Candidate	e;
@@ -1360,7 +1360,7 @@ VpGraphInsert(VpGraph *graph, VpGraphScratch *scratch, const float *vector,
 	cur.id = ep;
 	cur.dist = Distance(graph, vec, NodeVector(graph, ep));
 	for (lc = ep_level; lc > level; lc--)
-		cur = GreedyClosest(graph, scratch, vec, cur, lc, count, NULL);
+		cur = GreedyClosest(graph, &scratch->ndist, vec, cur, lc, count, NULL);
 
 	/* search and link on each level the node shares with the graph */
 	top = level < ep_level ? level : ep_level;
@@ -1447,9 +1447,9 @@ VpGraphSearch(const VpGraph *graph, VpGraphScratch *scratch,
 
 	cur.id = ep;
 	cur.dist = Distance(graph, q, NodeVector(graph, ep));
-	CountDistance(scratch, interrupt_check);
+	CountDistance(&scratch->ndist, interrupt_check);
 	for (lc = NodeInfo(graph, ep)->level; lc > 0; lc--)
-		cur = GreedyClosest(graph, scratch, q, cur, lc, count,
+		cur = GreedyClosest(graph, &scratch->ndist, q, cur, lc, count,
 							interrupt_check);
 
 	n = SearchLayer(graph, scratch, q, &cur, 1, ef, 0, 1, count,
@@ -1481,4 +1481,342 @@ VpGraphMarkDeleted(VpGraph *graph, VpNodeId node)
 		return;
 	info->deleted = 1;
 	graph->deleted_count++;
+}
+
+
+/* ----------------------------------------------------------------------
+ * Resumable search
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * The state of one resumable search.  Three heaps: cand holds every
+ * discovered node not yet expanded (closest on top), window the best ef
+ * discovered live nodes not yet returned (farthest on top), rest the other
+ * discovered live nodes (closest on top), from which the next window is
+ * refilled.  Arrays grow on demand; max_visits bounds them.
+ */
+struct VpGraphIter
+{
+	VpAllocator allocator;
+	int			ef;
+	int			strict;			/* skip hits closer than the last one */
+	int			started;
+	float		last_dist;		/* distance of the last hit returned */
+	int64_t		visits;			/* distance evaluations so far */
+	int64_t		max_visits;
+	uint32_t	ndist;			/* for interrupt checks */
+	int32_t		nodes;			/* nodes the visited bitmap covers */
+	uint8_t    *visited;		/* one bit per node */
+	float	   *query;			/* dims floats, normalised for cosine */
+	Candidate  *cand;
+	int			ncand;
+	int			cand_cap;
+	Candidate  *window;			/* ef + 1 entries */
+	int			nwindow;
+	Candidate  *rest;
+	int			nrest;
+	int			rest_cap;
+};
+
+/*
+ * Make room for one more entry in a growable heap array.  Returns 0 when
+ * the allocator cannot provide it.
+ */
+static int
+IterReserve(VpGraphIter *iter, Candidate **heap, int n, int *cap)
+{
+	Candidate  *bigger;
+	int			newcap;
+
+	if (n < *cap)
+		return 1;
+	if (*cap > (1 << 29))
+		return 0;
+	newcap = *cap * 2;
+	bigger = iter->allocator.alloc(iter->allocator.ctx,
+								   sizeof(Candidate) * (size_t) newcap);
+	if (bigger == NULL)
+		return 0;
+	memcpy(bigger, *heap, sizeof(Candidate) * (size_t) n);
+	if (iter->allocator.free)
+		iter->allocator.free(iter->allocator.ctx, *heap);
+	*heap = bigger;
+	*cap = newcap;
+	return 1;
+}
+
+/*
+ * Offer one discovered live node to the window, spilling to rest.
+ */
+static void
+IterOffer(VpGraphIter *iter, Candidate c)
+{
+	if (iter->nwindow < iter->ef)
+	{
+		MaxHeapPush(iter->window, &iter->nwindow, c);
+		return;
+	}
+	if (c.dist < iter->window[0].dist)
+	{
+		Candidate	out = MaxHeapPop(iter->window, &iter->nwindow);
+
+		MaxHeapPush(iter->window, &iter->nwindow, c);
+		c = out;
+	}
+	if (IterReserve(iter, &iter->rest, iter->nrest, &iter->rest_cap))
+		MinHeapPush(iter->rest, &iter->nrest, c);
+}
+
+/*
+ * A node was just discovered at distance d: queue it for expansion and
+ * offer it (if live) and its live duplicates as hits.
+ */
+static void
+IterDiscover(VpGraphIter *iter, const VpGraph *graph, VpNodeId id, float d,
+			 int32_t count)
+{
+	Candidate	c;
+	VpNodeId	dup;
+
+	c.dist = d;
+	c.id = id;
+	if (IterReserve(iter, &iter->cand, iter->ncand, &iter->cand_cap))
+		MinHeapPush(iter->cand, &iter->ncand, c);
+	if (!NodeInfo(graph, id)->deleted)
+		IterOffer(iter, c);
+	for (dup = LoadAcquire(&NodeInfo(graph, id)->dup_next);
+		 dup >= 0 && dup < count && dup < iter->nodes;
+		 dup = LoadAcquire(&NodeInfo(graph, dup)->dup_next))
+	{
+		if (NodeInfo(graph, dup)->deleted)
+			continue;
+		c.id = dup;
+		IterOffer(iter, c);
+	}
+}
+
+/*
+ * Best-first expansion of level 0 until the window holds ef hits that no
+ * unexpanded node can beat, or the visit bound is reached.
+ */
+static void
+IterExpand(VpGraphIter *iter, const VpGraph *graph, int32_t count,
+		   void (*interrupt_check) (void))
+{
+	int			i;
+
+	while (iter->ncand > 0 && iter->visits < iter->max_visits)
+	{
+		Candidate	c;
+		const int32_t *links;
+		int			nlinks;
+
+		if (iter->nwindow >= iter->ef && iter->cand[0].dist > iter->window[0].dist)
+			break;
+		c = MinHeapPop(iter->cand, &iter->ncand);
+		links = NodeLinks(graph, c.id, 0);
+		nlinks = LoadAcquire(&links[0]);
+		if (nlinks > MaxLinks(graph, 0))
+			nlinks = MaxLinks(graph, 0);
+		for (i = 0; i < nlinks; i++)
+		{
+			VpNodeId	id = links[1 + i];
+
+			if (id >= 0 && id < count &&
+				!(iter->visited[id >> 3] & (1 << (id & 7))))
+				PrefetchVector(graph, id, 64);
+		}
+		for (i = 0; i < nlinks; i++)
+		{
+			VpNodeId	id = links[1 + i];
+
+			if (id < 0 || id >= count ||
+				(iter->visited[id >> 3] & (1 << (id & 7))))
+				continue;
+			iter->visited[id >> 3] |= (uint8_t) (1 << (id & 7));
+			iter->visits++;
+			CountDistance(&iter->ndist, interrupt_check);
+			IterDiscover(iter, graph, id,
+						 Distance(graph, iter->query, NodeVector(graph, id)),
+						 count);
+		}
+	}
+}
+
+/*
+ * Move the window into hits in ascending order, dropping nodes deleted
+ * since they were found and (strict order) hits closer than the last one
+ * returned, then refill the window from rest.  Returns the window's size;
+ * *emitted gets the hits kept.
+ */
+static int
+IterEmit(VpGraphIter *iter, const VpGraph *graph, VpSearchHit *hits,
+		 int *emitted)
+{
+	int			n = iter->nwindow;
+	int			kept = 0;
+	int			i;
+
+	for (i = n - 1; i >= 0; i--)
+	{
+		Candidate	c = MaxHeapPop(iter->window, &iter->nwindow);
+
+		hits[i].node = c.id;
+		hits[i].distance = c.dist;
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (NodeInfo(graph, hits[i].node)->deleted ||
+			(iter->strict && hits[i].distance < iter->last_dist))
+			continue;
+		hits[kept++] = hits[i];
+	}
+	if (kept > 0)
+		iter->last_dist = hits[kept - 1].distance;
+	while (iter->nrest > 0 && iter->nwindow < iter->ef)
+		MaxHeapPush(iter->window, &iter->nwindow,
+					MinHeapPop(iter->rest, &iter->nrest));
+	*emitted = kept;
+	return n;
+}
+
+/*
+ * VpGraphIterCreate
+ *		Set up a resumable search for query (copied).  NULL on bad input or
+ *		if the allocator fails.
+ */
+VpGraphIter *
+VpGraphIterCreate(const VpAllocator *allocator, const VpGraph *graph,
+				  const float *query, int ef, int strict_order,
+				  int64_t max_visits)
+{
+	VpGraphIter *iter;
+	int32_t		count;
+	int			dims;
+	size_t		bitmap_bytes;
+
+	if (allocator == NULL || allocator->alloc == NULL ||
+		!GraphIsValid(graph) || query == NULL || ef < 1 ||
+		ef > VP_GRAPH_MAX_EF)
+		return NULL;
+	VpDistanceInit();
+	count = LoadAcquire(&graph->count);
+	dims = graph->params.dims;
+	bitmap_bytes = ((size_t) count + 7) / 8 + 1;
+
+	iter = allocator->alloc(allocator->ctx, sizeof(VpGraphIter));
+	if (iter == NULL)
+		return NULL;
+	memset(iter, 0, sizeof(VpGraphIter));
+	iter->allocator = *allocator;
+	iter->ef = ef;
+	iter->strict = strict_order;
+	iter->last_dist = -INFINITY;	/* inner-product distances are negative */
+	iter->max_visits = max_visits > 0 ? max_visits : INT64_MAX;
+	iter->nodes = count;
+	iter->cand_cap = 2 * ef + 64;
+	iter->rest_cap = 2 * ef + 64;
+	iter->visited = allocator->alloc(allocator->ctx, bitmap_bytes);
+	iter->query = allocator->alloc(allocator->ctx, sizeof(float) * (size_t) dims);
+	iter->cand = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) iter->cand_cap);
+	iter->rest = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) iter->rest_cap);
+	iter->window = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) (ef + 1));
+	if (iter->visited == NULL || iter->query == NULL || iter->cand == NULL ||
+		iter->rest == NULL || iter->window == NULL)
+	{
+		VpGraphIterDestroy(iter);
+		return NULL;
+	}
+	memset(iter->visited, 0, bitmap_bytes);
+	if (graph->params.metric == VP_METRIC_COSINE)
+		NormalizeInto(iter->query, query, dims);
+	else
+		memcpy(iter->query, query, sizeof(float) * (size_t) dims);
+	return iter;
+}
+
+/*
+ * VpGraphIterNext
+ *		The next window of hits (see vpgraph.h); hits needs room for ef.
+ */
+int
+VpGraphIterNext(VpGraphIter *iter, const VpGraph *graph, VpSearchHit *hits,
+				void (*interrupt_check) (void))
+{
+	int32_t		count;
+	int			n;
+	int			emitted;
+
+	if (iter == NULL || hits == NULL || !GraphIsValid(graph) ||
+		LoadAcquire(&graph->count) < iter->nodes)
+		return -1;
+	count = iter->nodes;
+
+	if (!iter->started)
+	{
+		VpNodeId	ep = LoadAcquire(&graph->entry_point);
+		Candidate	cur;
+		int			lc;
+
+		iter->started = 1;
+		if (count == 0 || ep < 0 || ep >= count)
+			return 0;
+		cur.id = ep;
+		cur.dist = Distance(graph, iter->query, NodeVector(graph, ep));
+		iter->visits++;
+		for (lc = NodeInfo(graph, ep)->level; lc > 0; lc--)
+			cur = GreedyClosest(graph, &iter->ndist, iter->query, cur, lc,
+								count, interrupt_check);
+		iter->visited[cur.id >> 3] |= (uint8_t) (1 << (cur.id & 7));
+		IterDiscover(iter, graph, cur.id, cur.dist, count);
+	}
+
+	for (;;)
+	{
+		IterExpand(iter, graph, count, interrupt_check);
+		n = IterEmit(iter, graph, hits, &emitted);
+		/* a window of only skipped hits is not the end: go on */
+		if (emitted > 0 || n == 0)
+			return emitted;
+	}
+}
+
+/*
+ * VpGraphIterVisits
+ *		Distance evaluations so far (what max_visits bounds).
+ */
+int64_t
+VpGraphIterVisits(const VpGraphIter *iter)
+{
+	return iter ? iter->visits : 0;
+}
+
+/*
+ * VpGraphIterDestroy
+ *		Free the iterator through its allocator.
+ */
+void
+VpGraphIterDestroy(VpGraphIter *iter)
+{
+	void		(*release) (void *, void *);
+	void	   *ctx;
+
+	if (iter == NULL)
+		return;
+	release = iter->allocator.free;
+	ctx = iter->allocator.ctx;
+	if (release == NULL)
+		return;
+	if (iter->visited)
+		release(ctx, iter->visited);
+	if (iter->query)
+		release(ctx, iter->query);
+	if (iter->cand)
+		release(ctx, iter->cand);
+	if (iter->rest)
+		release(ctx, iter->rest);
+	if (iter->window)
+		release(ctx, iter->window);
+	release(ctx, iter);
 }

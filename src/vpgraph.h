@@ -157,6 +157,37 @@ extern int	VpGraphSearch(const VpGraph *graph, VpGraphScratch *scratch,
 						  VpSearchHit *hits,
 						  void (*interrupt_check) (void));
 
+/*
+ * Resumable k-NN search, for scans whose consumer keeps asking for rows
+ * (e.g. after a WHERE filter rejected the first ones).  Each call of
+ * VpGraphIterNext returns the next window of up to ef live nodes, in
+ * ascending distance within the window; the first window is exactly what
+ * VpGraphSearch with the same ef returns.  Later windows continue the same
+ * best-first search instead of starting over: nothing is returned twice.
+ * A node found after a window was returned can be closer than that
+ * window's last hit; with strict_order such nodes are skipped so the
+ * sequence of all hits never decreases, otherwise they are returned in the
+ * window where they were found.  Exploration stops once max_visits
+ * distance evaluations are done (it may exceed them by the links of the
+ * node being expanded); the hits already found are still returned.
+ *
+ * The graph passed to each call must be the one the iterator was created
+ * for, or a grown copy of it (node ids are kept); nodes added after the
+ * iterator was created are not visited.  Returns 0 when nothing is left,
+ * -1 on bad arguments.
+ */
+typedef struct VpGraphIter VpGraphIter;
+
+extern VpGraphIter *VpGraphIterCreate(const VpAllocator *allocator,
+									  const VpGraph *graph,
+									  const float *query, int ef,
+									  int strict_order, int64_t max_visits);
+extern int	VpGraphIterNext(VpGraphIter *iter, const VpGraph *graph,
+							VpSearchHit *hits,
+							void (*interrupt_check) (void));
+extern int64_t VpGraphIterVisits(const VpGraphIter *iter);
+extern void VpGraphIterDestroy(VpGraphIter *iter);
+
 /* Mark a node deleted: it stays traversable but is never returned */
 extern void VpGraphMarkDeleted(VpGraph *graph, VpNodeId node);
 

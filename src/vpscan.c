@@ -5,8 +5,13 @@
  *
  * The first amgettuple call brings the graph up to date with the pages,
  * searches it for the ef_search nearest vectors and copies their heap TIDs
- * out; later calls hand them on in distance order.  Nothing of the graph is
- * held between calls.
+ * out; later calls hand them on in distance order.  When they are used up
+ * and the executor still asks (a WHERE clause rejected rows), an iterative
+ * scan (vecpersist.iterative_scan) continues the same search for the next
+ * ef_search rows, until vecpersist.max_scan_tuples nodes were visited.
+ * The search state lives in the scan; no pointer into the graph is held
+ * between calls, and a graph rebuilt in between (its node ids renumbered)
+ * ends the scan.
  *
  * IDENTIFICATION
  *	  src/vpscan.c
@@ -24,10 +29,15 @@
 
 typedef struct VpScanOpaqueData
 {
-	bool		searched;		/* results computed for this rescan */
-	int			nresults;
-	int			next;			/* next result to return */
-	ItemPointerData *tids;		/* heap TIDs in distance order */
+	bool		started;		/* search begun for this rescan */
+	bool		exhausted;		/* nothing more to return */
+	VpGraphIter *iter;			/* the resumable search */
+	uint64		generation;		/* of the graph iter belongs to */
+	VpSearchHit *hits;			/* ef_search entries */
+	ItemPointerData *tids;		/* heap TIDs of the current window */
+	int			ef;
+	int			nresults;		/* hits of the current window */
+	int			next;			/* next hit to return */
 	MemoryContext cxt;			/* per-scan memory, reset on rescan */
 } VpScanOpaqueData;
 
@@ -67,10 +77,13 @@ vprescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	(void) norderbys;
 
 	MemoryContextReset(so->cxt);
-	so->searched = false;
+	so->started = false;
+	so->exhausted = false;
+	so->iter = NULL;
+	so->hits = NULL;
+	so->tids = NULL;
 	so->nresults = 0;
 	so->next = 0;
-	so->tids = NULL;
 }
 
 /*
@@ -101,30 +114,63 @@ QueryVector(IndexScanDesc scan, const VpGraphParams *params)
 }
 
 /*
- * Search the graph and keep the heap TIDs of the hits.
+ * Fetch the next window of hits into so->hits; sets so->exhausted when
+ * there is none.  The first call creates the search; later ones continue
+ * it if iterative scans are on and the graph kept its node ids.  Runs in
+ * the scan's memory context.
  */
 static void
-Search(IndexScanDesc scan)
+NextWindow(IndexScanDesc scan)
 {
 	VpScanOpaque so = (VpScanOpaque) scan->opaque;
 	VpGraphHandle handle;
-	const VpGraphParams *params;
-	VpSearchHit *hits;
-	int			ef = vp_ef_search;
 	int			i;
 
-	handle = VpGetGraph(scan->indexRelation, ef);
-	if (handle.graph == NULL || VpGraphCount(handle.graph) == 0)
+	so->nresults = 0;
+	so->next = 0;
+	if (so->started && vp_iterative_scan == VP_ITERATIVE_SCAN_OFF)
+	{
+		so->exhausted = true;
 		return;
-	params = VpGraphGetParams(handle.graph);
+	}
 
-	hits = palloc(sizeof(VpSearchHit) * ef);
-	so->nresults = VpGraphSearch(handle.graph, handle.scratch,
-								 QueryVector(scan, params), ef, hits,
-								 handle.interrupt_check);
-	so->tids = palloc(sizeof(ItemPointerData) * Max(so->nresults, 1));
+	handle = VpGetGraph(scan->indexRelation, vp_ef_search);
+	if (handle.graph == NULL || VpGraphCount(handle.graph) == 0 ||
+		(so->started && handle.generation != so->generation))
+	{
+		so->exhausted = true;
+		return;
+	}
+
+	if (!so->started)
+	{
+		VpAllocator allocator = VpMakeAllocator(so->cxt);
+
+		so->started = true;
+		so->ef = vp_ef_search;
+		so->hits = palloc(sizeof(VpSearchHit) * so->ef);
+		so->tids = palloc(sizeof(ItemPointerData) * so->ef);
+		so->generation = handle.generation;
+		so->iter = VpGraphIterCreate(&allocator, handle.graph,
+									 QueryVector(scan, VpGraphGetParams(handle.graph)),
+									 so->ef,
+									 vp_iterative_scan != VP_ITERATIVE_SCAN_RELAXED,
+									 vp_max_scan_tuples);
+		if (so->iter == NULL)
+			elog(ERROR, "could not start a search of hnsw index \"%s\"",
+				 RelationGetRelationName(scan->indexRelation));
+	}
+
+	so->nresults = VpGraphIterNext(so->iter, handle.graph, so->hits,
+								   handle.interrupt_check);
+	if (so->nresults <= 0)
+	{
+		so->nresults = 0;
+		so->exhausted = true;
+	}
 	for (i = 0; i < so->nresults; i++)
-		VpLabelToTid(VpGraphLabel(handle.graph, hits[i].node), &so->tids[i]);
+		VpLabelToTid(VpGraphLabel(handle.graph, so->hits[i].node),
+					 &so->tids[i]);
 }
 
 /*
@@ -139,22 +185,22 @@ vpgettuple(IndexScanDesc scan, ScanDirection dir)
 	Assert(ScanDirectionIsForward(dir));
 	(void) dir;
 
-	if (!so->searched)
+	if (!so->started && (scan->orderByData == NULL || scan->numberOfOrderBys != 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot scan an hnsw index without an ORDER BY distance operator")));
+
+	while (so->next >= so->nresults)
 	{
 		MemoryContext oldcxt;
 
-		if (scan->orderByData == NULL || scan->numberOfOrderBys != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("cannot scan an hnsw index without an ORDER BY distance operator")));
+		if (so->exhausted)
+			return false;
 		oldcxt = MemoryContextSwitchTo(so->cxt);
-		Search(scan);
+		NextWindow(scan);
 		MemoryContextSwitchTo(oldcxt);
-		so->searched = true;
 	}
 
-	if (so->next >= so->nresults)
-		return false;
 	scan->xs_heaptid = so->tids[so->next++];
 	scan->xs_recheck = false;
 	scan->xs_recheckorderby = false;

@@ -123,6 +123,10 @@ Now(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
 }
 
+/*
+ * TestAlloc, TestFree
+ *		malloc-backed VpAllocator; never returns NULL (exits instead).
+ */
 static void *
 TestAlloc(void *ctx, size_t size)
 {
@@ -313,6 +317,10 @@ NewGraph(const VpGraphParams *params)
 	return graph;
 }
 
+/*
+ * MakeParams
+ *		A zero-padded parameter struct (memcmp-able).
+ */
 static VpGraphParams
 MakeParams(int dims, int m, int efc, VpMetric metric, int32_t capacity,
 		   uint64_t seed)
@@ -444,6 +452,10 @@ Recall(const VpGraph *graph, VpGraphScratch *scratch, const float *queries,
 	return wanted ? (double) found / wanted : 1.0;
 }
 
+/*
+ * MetricName
+ *		Short name for output.
+ */
 static const char *
 MetricName(VpMetric metric)
 {
@@ -974,6 +986,18 @@ TestGrowth(const float *data)
 	EndGroup("growth by VpGraphCopy");
 }
 
+static int	interrupt_calls = 0;
+
+/*
+ * CountInterrupt
+ *		interrupt_check callback that only counts its calls.
+ */
+static void
+CountInterrupt(void)
+{
+	interrupt_calls++;
+}
+
 /*
  * TestScratchAndRelocation
  *		One scratch serves several graphs that fit it; VpGraphScratchFits
@@ -981,14 +1005,6 @@ TestGrowth(const float *data)
  *		address answers identically (no raw pointers inside); the
  *		interrupt callback is called during long searches.
  */
-static int	interrupt_calls = 0;
-
-static void
-CountInterrupt(void)
-{
-	interrupt_calls++;
-}
-
 static void
 TestScratchAndRelocation(VpGraph *big, const float *data)
 {
@@ -1183,6 +1199,157 @@ TestDuplicates(void)
 	EndGroup("duplicate vectors");
 }
 
+/*
+ * main
+ *		Run every group; the exit status says whether all checks passed.
+ */
+/*
+ * TestIterator
+ *		The resumable search on the l2 graph with every third node deleted
+ *		(as TestDeleted, which runs next, expects): its first window agrees
+ *		with VpGraphSearch's answer (which may differ slightly: that search
+ *		caps its candidate heap, the iterator keeps every candidate);
+ *		continuing returns no node twice and no deleted node, in
+ *		non-decreasing order under strict_order; the first 100 hits reach a
+ *		recall of 0.9 against the exact top 100 of the live nodes; the
+ *		visit bound is honoured; and on a small graph iterating to the end
+ *		returns every live node exactly once.
+ */
+static void
+TestIterator(VpGraph *graph, const float *data)
+{
+	const float *queries = data + (size_t) n_base * 128;
+	const int	want = 100;
+	const int	nq = 20;
+	unsigned char *live = TestAlloc(NULL, n_base);
+	unsigned char *seen = TestAlloc(NULL, n_base);
+	VpGraphScratch *scratch = VpGraphScratchCreate(&allocator, graph, 40);
+	VpSearchHit window[40];
+	VpSearchHit first[40];
+	int32_t    *truth;
+	long		found = 0;
+	long		first_overlap = 0;
+	int			same_first = 1,
+				no_repeat = 1,
+				no_deleted = 1,
+				ordered = 1,
+				bounded = 1;
+	int			i,
+				q;
+
+	BeginGroup();
+	for (i = 0; i < n_base; i++)
+	{
+		if (i % 3 == 0)
+			VpGraphMarkDeleted(graph, i);
+		live[i] = !VpGraphIsDeleted(graph, i);
+	}
+	truth = GroundTruth(VP_METRIC_L2, data, n_base, queries, nq, 128, want, live);
+	for (q = 0; q < nq; q++)
+	{
+		const float *query = queries + (size_t) q * 128;
+		VpGraphIter *iter = VpGraphIterCreate(&allocator, graph, query, 40, 1, 0);
+		int			got = 0;
+		float		last = -INFINITY;
+		int			n,
+					call = 0;
+
+		memset(seen, 0, n_base);
+		while (got < want && (n = VpGraphIterNext(iter, graph, window, NULL)) > 0)
+		{
+			if (call++ == 0)
+			{
+				int			m = VpGraphSearch(graph, scratch, query, 40, first, NULL);
+				int			a,
+							b;
+
+				if (m != n)
+					same_first = 0;
+				for (a = 0; a < n; a++)
+					for (b = 0; b < m; b++)
+						if (window[a].node == first[b].node)
+							first_overlap++;
+			}
+			for (i = 0; i < n && got < want; i++, got++)
+			{
+				VpNodeId	id = window[i].node;
+				int			j;
+
+				if (seen[id])
+					no_repeat = 0;
+				seen[id] = 1;
+				if (VpGraphIsDeleted(graph, id))
+					no_deleted = 0;
+				if (window[i].distance < last)
+					ordered = 0;
+				last = window[i].distance;
+				for (j = 0; j < want; j++)
+					if (truth[(size_t) q * want + j] == id)
+						found++;
+			}
+		}
+		VpGraphIterDestroy(iter);
+
+		/* a bound of 500 visits stops exploring (hits found are still given) */
+		iter = VpGraphIterCreate(&allocator, graph, query, 40, 0, 500);
+		while (VpGraphIterNext(iter, graph, window, NULL) > 0)
+			;
+		if (VpGraphIterVisits(iter) > 500 + 2 * 16)
+			bounded = 0;
+		VpGraphIterDestroy(iter);
+	}
+	Check(same_first && first_overlap >= (long) (0.97 * nq * 40),
+		  "first window agrees with VpGraphSearch at the same ef (%ld of %d)",
+		  first_overlap, nq * 40);
+	Check(no_repeat, "no node returned twice");
+	Check(no_deleted, "no deleted node returned");
+	Check(ordered, "strict order never decreases");
+	Check(bounded, "visit bound honoured");
+	printf("  iterative l2, 1/3 deleted: recall of the first %d hits %.3f\n",
+		   want, (double) found / (nq * want));
+	Check((double) found / (nq * want) >= 0.9, "recall@%d of continued search %.3f",
+		  want, (double) found / (nq * want));
+	free(truth);
+
+	/* exhaustive on a small graph: every live node exactly once */
+	{
+		VpGraphParams p = MakeParams(128, 8, 32, VP_METRIC_L2, 300, 5);
+		VpGraph    *small = Build(&p, data, 300, NULL);
+		VpGraphIter *iter;
+		int			total = 0,
+					nlive = 0,
+					n,
+					once = 1;
+
+		for (i = 0; i < 300; i += 4)
+			VpGraphMarkDeleted(small, i);
+		memset(seen, 0, 300);
+		iter = VpGraphIterCreate(&allocator, small, queries, 10, 0, 0);
+		while ((n = VpGraphIterNext(iter, small, window, NULL)) > 0)
+			for (i = 0; i < n; i++, total++)
+			{
+				if (seen[window[i].node]++)
+					once = 0;
+			}
+		for (i = 0; i < 300; i++)
+			if (!VpGraphIsDeleted(small, i))
+			{
+				nlive++;
+				if (!seen[i])
+					once = 0;
+			}
+		Check(once && total == nlive, "exhausted: %d of %d live nodes, each once",
+			  total, nlive);
+		VpGraphIterDestroy(iter);
+		free(small);
+	}
+
+	VpGraphScratchDestroy(scratch);
+	free(live);
+	free(seen);
+	EndGroup("resumable search");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1218,6 +1385,7 @@ main(int argc, char **argv)
 	TestMetric(VP_METRIC_L1, data, 0.95);
 	TestMetric(VP_METRIC_INNER_PRODUCT, data, 0.90);
 	TestScratchAndRelocation(l2graph, data);
+	TestIterator(l2graph, data);
 	TestDeleted(l2graph, data);
 	free(l2graph);
 	TestGrowth(data);
