@@ -412,11 +412,20 @@ RandomLevel(uint64_t *state, int m)
  */
 
 /*
- * MinHeapPush, MinHeapPop
- *		Candidates to expand, closest on top.
+ * HeapPush, HeapPop
+ *		Binary heaps of candidates: with max false the closest is on top
+ *		(candidates to expand), with max true the farthest (results, so the
+ *		worst can be evicted).  max is always a constant, so each use
+ *		inlines to a plain min- or max-heap.
  */
+static inline int
+HeapAbove(Candidate a, Candidate b, int max)
+{
+	return max ? a.dist > b.dist : a.dist < b.dist;
+}
+
 static inline void
-MinHeapPush(Candidate *heap, int *n, Candidate c)
+HeapPush(Candidate *heap, int *n, Candidate c, int max)
 {
 	int			i = (*n)++;
 
@@ -424,7 +433,7 @@ MinHeapPush(Candidate *heap, int *n, Candidate c)
 	{
 		int			parent = (i - 1) / 2;
 
-		if (heap[parent].dist <= c.dist)
+		if (!HeapAbove(c, heap[parent], max))
 			break;
 		heap[i] = heap[parent];
 		i = parent;
@@ -433,7 +442,7 @@ MinHeapPush(Candidate *heap, int *n, Candidate c)
 }
 
 static inline Candidate
-MinHeapPop(Candidate *heap, int *n)
+HeapPop(Candidate *heap, int *n, int max)
 {
 	Candidate	top = heap[0];
 	Candidate	last = heap[--(*n)];
@@ -446,9 +455,9 @@ MinHeapPop(Candidate *heap, int *n)
 
 		if (child >= size)
 			break;
-		if (child + 1 < size && heap[child + 1].dist < heap[child].dist)
+		if (child + 1 < size && HeapAbove(heap[child + 1], heap[child], max))
 			child++;
-		if (last.dist <= heap[child].dist)
+		if (!HeapAbove(heap[child], last, max))
 			break;
 		heap[i] = heap[child];
 		i = child;
@@ -457,6 +466,11 @@ MinHeapPop(Candidate *heap, int *n)
 		heap[i] = last;
 	return top;
 }
+
+#define MinHeapPush(heap, n, c)	HeapPush(heap, n, c, 0)
+#define MinHeapPop(heap, n)		HeapPop(heap, n, 0)
+#define MaxHeapPush(heap, n, c)	HeapPush(heap, n, c, 1)
+#define MaxHeapPop(heap, n)		HeapPop(heap, n, 1)
 
 /*
  * MinHeapPushBounded
@@ -495,54 +509,6 @@ MinHeapPushBounded(Candidate *heap, int *n, int cap, Candidate c)
 	}
 	heap[i] = c;
 }
-
-/*
- * MaxHeapPush, MaxHeapPop
- *		Results so far, farthest on top so it can be evicted.
- */
-static inline void
-MaxHeapPush(Candidate *heap, int *n, Candidate c)
-{
-	int			i = (*n)++;
-
-	while (i > 0)
-	{
-		int			parent = (i - 1) / 2;
-
-		if (heap[parent].dist >= c.dist)
-			break;
-		heap[i] = heap[parent];
-		i = parent;
-	}
-	heap[i] = c;
-}
-
-static inline Candidate
-MaxHeapPop(Candidate *heap, int *n)
-{
-	Candidate	top = heap[0];
-	Candidate	last = heap[--(*n)];
-	int			size = *n;
-	int			i = 0;
-
-	for (;;)
-	{
-		int			child = 2 * i + 1;
-
-		if (child >= size)
-			break;
-		if (child + 1 < size && heap[child + 1].dist > heap[child].dist)
-			child++;
-		if (last.dist >= heap[child].dist)
-			break;
-		heap[i] = heap[child];
-		i = child;
-	}
-	if (size > 0)
-		heap[i] = last;
-	return top;
-}
-
 
 /* ----------------------------------------------------------------------
  * Search

@@ -253,6 +253,20 @@ ReportCorruptPage(Relation index, BlockNumber blkno, const char *what)
 }
 
 /*
+ * Error out unless page (block blkno) is one of our data pages: the chain
+ * must never lead anywhere else.
+ */
+void
+VpCheckDataPage(Relation index, Page page, BlockNumber blkno)
+{
+	if (PageIsNew(page) ||
+		PageGetSpecialSize(page) != MAXALIGN(sizeof(VpPageOpaqueData)) ||
+		VpPageGetOpaque(page)->page_id != VP_PAGE_ID ||
+		!(VpPageGetOpaque(page)->flags & VP_PAGE_DATA))
+		ReportCorruptPage(index, blkno, "It is not a data page.");
+}
+
+/*
  * Report an item whose checksum does not match its contents.
  */
 static void
@@ -291,11 +305,8 @@ ReadChainPage(VpChainReader reader, BlockNumber blkno)
 	UnlockReleaseBuffer(buf);
 
 	page = (Page) reader->page;
+	VpCheckDataPage(reader->index, page, blkno);
 	opaque = VpPageGetOpaque(page);
-	if (PageIsNew(page) ||
-		PageGetSpecialSize(page) != MAXALIGN(sizeof(VpPageOpaqueData)) ||
-		opaque->page_id != VP_PAGE_ID || !(opaque->flags & VP_PAGE_DATA))
-		ReportCorruptPage(reader->index, blkno, "It is not a data page.");
 	if (opaque->seq <= reader->last_seq)
 		ReportCorruptPage(reader->index, blkno,
 						  "The page chain is not in append order.");

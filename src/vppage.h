@@ -201,5 +201,6 @@ extern void VpChainReaderInit(VpChainReader reader, Relation index, int dims,
 extern bool VpChainReaderNext(VpChainReader reader, VpReadItem *item);
 extern void VpChainReaderEnd(VpChainReader reader);
 extern bool VpPageHasSeq(Relation index, BlockNumber blkno, uint32 seq);
+extern void VpCheckDataPage(Relation index, Page page, BlockNumber blkno);
 
 #endif							/* VPPAGE_H */

@@ -90,14 +90,7 @@ vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 								 info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
-		if (PageIsNew(page) || VpPageGetOpaque(page)->page_id != VP_PAGE_ID ||
-			!(VpPageGetOpaque(page)->flags & VP_PAGE_DATA))
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("index \"%s\" has a corrupted page at block %u",
-							RelationGetRelationName(index), blkno),
-					 errdetail("It is not a data page."),
-					 errhint("Please REINDEX it.")));
+		VpCheckDataPage(index, page, blkno);
 
 		maxoff = PageGetMaxOffsetNumber(page);
 		if (!(VpPageGetOpaque(page)->flags & VP_PAGE_CONTINUATION))
@@ -260,6 +253,7 @@ RecycleDeadPages(IndexVacuumInfo *info, int64 *items_removed)
 								 info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
+		VpCheckDataPage(index, page, blkno);
 		next = VpPageGetOpaque(page)->next;
 		if (VpPageGetOpaque(page)->flags & VP_PAGE_CONTINUATION)
 			dead = !in_live_item;	/* its head is dead or already gone */
