@@ -247,20 +247,26 @@ AbsorbFrom(Relation index, VpCachedGraph *entry, BlockNumber start_block,
 }
 
 /*
- * Build the entry's graph from scratch from the index pages.  The caller
- * has read *meta; the graph is sized for the live items it counts.
+ * Build the entry's graph from scratch from the index pages, sized for the
+ * live items the metapage counts.  The metapage is read under the chain
+ * lock, so that VACUUM cannot recycle the head page between that read and
+ * the walk.
  */
 static void
-RebuildGraph(Relation index, VpCachedGraph *entry, const VpMetaPageData *meta,
-			 bool report_progress)
+RebuildGraph(Relation index, VpCachedGraph *entry, bool report_progress)
 {
 	VpGraphParams params;
+	VpMetaPageData metadata;
+	VpMetaPage	meta = &metadata;
 	instr_time	start,
 				elapsed;
-	uint64		live = meta->items_appended - Min(meta->items_appended,
-												  meta->items_dead);
+	uint64		live;
 
 	INSTR_TIME_SET_CURRENT(start);
+	LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
+	VpReadMeta(index, meta);
+	live = meta->items_appended -
+		Min(meta->items_appended, meta->items_dead + meta->items_recycled);
 
 	/* forget the old graph entirely before touching anything */
 	entry->valid = false;
@@ -283,6 +289,7 @@ RebuildGraph(Relation index, VpCachedGraph *entry, const VpMetaPageData *meta,
 	/* an index that never held a vector has no dimensions, so no graph */
 	if (meta->dims == 0)
 	{
+		UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 		entry->valid = true;
 		return;
 	}
@@ -297,12 +304,9 @@ RebuildGraph(Relation index, VpCachedGraph *entry, const VpMetaPageData *meta,
 	entry->graph = AllocGraph(entry, &params, &entry->region_raw);
 
 	if (BlockNumberIsValid(meta->head_block))
-	{
-		LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 		AbsorbFrom(index, entry, meta->head_block, InvalidOffsetNumber,
 				   report_progress);
-		UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-	}
+	UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
@@ -405,7 +409,7 @@ CatchUp(Relation index, VpCachedGraph *entry, const VpMetaPageData *meta,
 		entry->build_id != meta->build_id ||
 		(entry->graph == NULL && meta->dims != 0))
 	{
-		RebuildGraph(index, entry, meta, report_progress);
+		RebuildGraph(index, entry, report_progress);
 		return;
 	}
 
@@ -416,7 +420,7 @@ CatchUp(Relation index, VpCachedGraph *entry, const VpMetaPageData *meta,
 	if (count >= VP_DEAD_REBUILD_MIN_NODES &&
 		VpGraphDeletedCount(entry->graph) > count * VP_DEAD_REBUILD_FRACTION)
 	{
-		RebuildGraph(index, entry, meta, report_progress);
+		RebuildGraph(index, entry, report_progress);
 		return;
 	}
 
@@ -431,14 +435,18 @@ CatchUp(Relation index, VpCachedGraph *entry, const VpMetaPageData *meta,
 		LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 		if (!BlockNumberIsValid(start))
 		{
-			start = meta->head_block;
+			VpMetaPageData now;
+
+			/* nothing absorbed yet: start at the head as it is now */
+			VpReadMeta(index, &now);
+			start = now.head_block;
 			after = InvalidOffsetNumber;
 		}
 		else if (!VpPageHasSeq(index, start, entry->wm_seq))
 		{
 			/* VACUUM recycled the watermark page: we cannot resume there */
 			UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-			RebuildGraph(index, entry, meta, report_progress);
+			RebuildGraph(index, entry, report_progress);
 			return;
 		}
 		if (BlockNumberIsValid(start))
@@ -481,12 +489,10 @@ VpGetGraph(Relation index, int ef)
 void
 VpBuildGraphFromPages(Relation index)
 {
-	VpMetaPageData meta;
 	VpCachedGraph *entry;
 
-	VpReadMeta(index, &meta);
 	entry = LookupEntry(RelationGetRelid(index), true);
-	RebuildGraph(index, entry, &meta, true);
+	RebuildGraph(index, entry, true);
 }
 
 /*
