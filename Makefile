@@ -46,6 +46,10 @@ REGRESS_OPTS = --load-extension=vecpersist
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
+# isolation specs live in test/specs, their outputs in test/expected
+ISOLATION = hnsw_catchup
+ISOLATION_OPTS = --inputdir=test --load-extension=vecpersist
+
 EXTRA_CLEAN = test/unit/test_distance test/unit/test_graph \
 	test/unit/*.o results/ regression.diffs regression.out tmp_check/ \
 	tmp_check_iso/ output_iso/ log/
