@@ -57,6 +57,24 @@ UpdateMetaCounts(Relation index, int64 dead_delta, int64 recycled,
 }
 
 /*
+ * Read chain page blkno for VACUUM (after its cost-based delay, with its
+ * buffer strategy), lock it in mode and check that it is a data page.
+ * Returned pinned and locked.
+ */
+static Buffer
+ReadChainPage(IndexVacuumInfo *info, BlockNumber blkno, int mode)
+{
+	Buffer		buf;
+
+	vacuum_delay_point();
+	buf = ReadBufferExtended(info->index, MAIN_FORKNUM, blkno, RBM_NORMAL,
+							 info->strategy);
+	LockBuffer(buf, mode);
+	VpCheckDataPage(info->index, BufferGetPage(buf), blkno);
+	return buf;
+}
+
+/*
  * ambulkdelete: flag the items whose heap tuples the callback reports
  * dead.  Concurrent appends only touch the tail, which we lock per page
  * like every other page.
@@ -84,13 +102,8 @@ vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		OffsetNumber dead[MaxOffsetNumber];
 		int			ndead = 0;
 
-		vacuum_delay_point();
-
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		buf = ReadChainPage(info, blkno, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
-		VpCheckDataPage(index, page, blkno);
 
 		maxoff = PageGetMaxOffsetNumber(page);
 		if (!(VpPageGetOpaque(page)->flags & VP_PAGE_CONTINUATION))
@@ -248,12 +261,8 @@ RecycleDeadPages(IndexVacuumInfo *info, int64 *items_removed)
 		bool		dead;
 		int			nitems = 0;
 
-		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL,
-								 info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		buf = ReadChainPage(info, blkno, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		VpCheckDataPage(index, page, blkno);
 		next = VpPageGetOpaque(page)->next;
 		if (VpPageGetOpaque(page)->flags & VP_PAGE_CONTINUATION)
 			dead = !in_live_item;	/* its head is dead or already gone */
