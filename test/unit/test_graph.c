@@ -15,7 +15,7 @@
  * queries, and 3000 of 784 dims: about 20 s optimised, 45 s under
  * AddressSanitizer + UBSan.  With VP_UNIT_SMALL=1 in the environment (or
  * "small" as the first argument), e.g. for valgrind, the sets shrink to
- * 4000 and 1000 vectors.
+ * 2000 and 300 vectors.
  *
  * Prints one line per check group and ends with "N passed, N failed";
  * exits non-zero on any failure.
@@ -1009,7 +1009,7 @@ static void
 TestScratchAndRelocation(VpGraph *big, const float *data)
 {
 	const float *queries = data + (size_t) n_base * 128;
-	int			n = 2000;
+	int			n = n_base / 4;
 	VpGraphParams p = MakeParams(128, 16, 64, VP_METRIC_L2, n, 3);
 	VpGraph    *small = Build(&p, data, n, NULL);
 	VpGraphScratch *sbig = VpGraphScratchCreate(&allocator, big, 100);
@@ -1362,10 +1362,10 @@ main(int argc, char **argv)
 		small = strcmp(env, "0") != 0;
 	if (argc > 1 && strcmp(argv[1], "small") == 0)
 		small = 1;
-	n_base = small ? 4000 : 20000;
-	n_query = small ? 200 : 300;
-	n_base_784 = small ? 1000 : 3000;
-	n_query_784 = 200;
+	n_base = small ? 2000 : 20000;
+	n_query = small ? 100 : 300;
+	n_base_784 = small ? 300 : 3000;
+	n_query_784 = small ? 50 : 200;
 
 	VpDistanceInit();
 	printf("graph tests: %d x 128-d base, %d queries, %d x 784-d, kernels %s%s\n",
