@@ -65,21 +65,11 @@ typedef struct VpOptions
 	int			ef_construction;	/* candidate list size at build */
 } VpOptions;
 
-/* Counters a cached graph keeps about itself */
-typedef struct VpGraphStats
-{
-	double		build_ms;		/* duration of the last (re)build */
-	int64		builds;			/* (re)builds from pages */
-	int64		searches;		/* scans served */
-} VpGraphStats;
-
 /* What a scan needs to search a cached graph */
 typedef struct VpGraphHandle
 {
-	VpGraph    *graph;
-	VpGraphScratch *scratch;
+	VpGraph    *graph;			/* NULL while the index never held a vector */
 	void		(*interrupt_check) (void);
-	VpGraphStats *stats;
 	uint64		generation;		/* changes when node ids are renumbered */
 } VpGraphHandle;
 
@@ -125,7 +115,7 @@ extern IndexBulkDeleteResult *vpvacuumcleanup(IndexVacuumInfo *info,
 											  IndexBulkDeleteResult *stats);
 
 /* vpcache.c */
-extern VpGraphHandle VpGetGraph(Relation index, int ef);
+extern VpGraphHandle VpGetGraph(Relation index);
 extern void VpBuildGraphFromPages(Relation index);
 extern void VpCatchUpIfCached(Relation index);
 extern void VpLabelToTid(uint64 label, ItemPointer tid);

@@ -57,7 +57,7 @@ typedef struct VpCachedGraph
 	uint64		build_id;		/* metapage build_id at that time */
 	VpGraph    *graph;			/* 64-byte aligned inside region_raw */
 	void	   *region_raw;
-	VpGraphScratch *scratch;
+	VpGraphScratch *scratch;	/* for inserting into the graph */
 	/* watermark: last chain item absorbed (live or dead) */
 	BlockNumber wm_block;
 	OffsetNumber wm_off;
@@ -65,7 +65,6 @@ typedef struct VpCachedGraph
 	uint64		items_seen;		/* metapage items_appended absorbed */
 	uint64		vacuum_epoch;	/* metapage vacuum_epoch applied */
 	uint64		generation;		/* bumped by every rebuild (ids change) */
-	VpGraphStats stats;
 } VpCachedGraph;
 
 static HTAB *graph_cache = NULL;
@@ -154,12 +153,14 @@ GrowGraph(VpCachedGraph *entry)
 }
 
 /*
- * Make sure the entry's scratch fits its graph and the given ef.
+ * Make sure the entry's scratch fits its graph for an insert (searches by
+ * scans keep their own state in an iterator).
  */
 static VpGraphScratch *
-EnsureScratch(VpCachedGraph *entry, int ef)
+EnsureScratch(VpCachedGraph *entry)
 {
 	VpAllocator allocator = VpMakeAllocator(entry->cxt);
+	int			ef = VpGraphGetParams(entry->graph)->ef_construction;
 
 	if (entry->scratch != NULL &&
 		VpGraphScratchFits(entry->scratch, entry->graph, ef))
@@ -167,8 +168,7 @@ EnsureScratch(VpCachedGraph *entry, int ef)
 	if (entry->scratch != NULL)
 		VpGraphScratchDestroy(entry->scratch);
 	entry->scratch = NULL;
-	entry->scratch = VpGraphScratchCreate(&allocator, entry->graph,
-										  Max(ef, vp_ef_search));
+	entry->scratch = VpGraphScratchCreate(&allocator, entry->graph, ef);
 	return entry->scratch;
 }
 
@@ -200,13 +200,13 @@ InsertItem(VpCachedGraph *entry, VpReadItem *item)
 {
 	VpNodeId	node;
 
-	EnsureScratch(entry, VpGraphGetParams(entry->graph)->ef_construction);
+	EnsureScratch(entry);
 	while (VpGraphInsert(entry->graph, entry->scratch, item->vector,
 						 TidToLabel(&item->heap_tid), item->key,
 						 &node) == VP_GRAPH_FULL)
 	{
 		GrowGraph(entry);
-		EnsureScratch(entry, VpGraphGetParams(entry->graph)->ef_construction);
+		EnsureScratch(entry);
 	}
 }
 
@@ -260,6 +260,7 @@ RebuildGraph(Relation index, VpCachedGraph *entry, bool report_progress)
 	VpMetaPage	meta = &metadata;
 	instr_time	start,
 				elapsed;
+	double		build_ms;
 	uint64		live;
 
 	INSTR_TIME_SET_CURRENT(start);
@@ -310,14 +311,13 @@ RebuildGraph(Relation index, VpCachedGraph *entry, bool report_progress)
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	entry->stats.build_ms = INSTR_TIME_GET_MILLISEC(elapsed);
-	entry->stats.builds++;
+	build_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 	entry->valid = true;
 
 	ereport(DEBUG1,
 			(errmsg("built hnsw graph of \"%s\" from its pages: %d nodes in %.1f ms",
 					RelationGetRelationName(index),
-					VpGraphCount(entry->graph), entry->stats.build_ms)));
+					VpGraphCount(entry->graph), build_ms)));
 }
 
 /*
@@ -463,7 +463,7 @@ CatchUp(Relation index, VpCachedGraph *entry, const VpMetaPageData *meta,
  * call to any function of this file.
  */
 VpGraphHandle
-VpGetGraph(Relation index, int ef)
+VpGetGraph(Relation index)
 {
 	VpMetaPageData meta;
 	VpCachedGraph *entry;
@@ -474,11 +474,8 @@ VpGetGraph(Relation index, int ef)
 	CatchUp(index, entry, &meta, false);
 
 	handle.graph = entry->graph;
-	handle.scratch = entry->graph ? EnsureScratch(entry, ef) : NULL;
 	handle.interrupt_check = GraphInterruptCheck;
-	handle.stats = &entry->stats;
 	handle.generation = entry->generation;
-	entry->stats.searches++;
 	return handle;
 }
 

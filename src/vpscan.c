@@ -134,7 +134,7 @@ NextWindow(IndexScanDesc scan)
 		return;
 	}
 
-	handle = VpGetGraph(scan->indexRelation, vp_ef_search);
+	handle = VpGetGraph(scan->indexRelation);
 	if (handle.graph == NULL || VpGraphCount(handle.graph) == 0 ||
 		(so->started && handle.generation != so->generation))
 	{
