@@ -16,6 +16,8 @@ OBJS = \
 	src/vpgraph.o \
 	src/vppage.o \
 	src/vpcache.o \
+	src/vpshmem.o \
+	src/vpprewarm.o \
 	src/vpam.o \
 	src/vpbuild.o \
 	src/vpinsert.o \

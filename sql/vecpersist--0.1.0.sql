@@ -396,3 +396,60 @@ CREATE OPERATOR CLASS vector_l1_ops
 	FOR TYPE vector USING hnsw AS
 	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
 	FUNCTION 1 vecpersist_hnsw_l1_metric(internal);
+
+-- the shared graph cache (needs shared_preload_libraries = 'vecpersist')
+
+CREATE FUNCTION vecpersist_cache_entries(
+	OUT dbid oid,
+	OUT indexrelid oid,
+	OUT state text,
+	OUT nodes bigint,
+	OUT dead_nodes bigint,
+	OUT bytes bigint,
+	OUT builds bigint,
+	OUT build_ms double precision,
+	OUT built_at timestamptz,
+	OUT last_used timestamptz,
+	OUT searches bigint,
+	OUT absorbed bigint,
+	OUT deletion_passes bigint,
+	OUT pinned integer)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'vp_cache_entries' LANGUAGE C STRICT VOLATILE;
+
+CREATE VIEW vecpersist_cache AS
+	SELECT d.datname AS database,
+		e.dbid,
+		CASE WHEN e.dbid = (SELECT oid FROM pg_database
+							WHERE datname = current_database())
+			THEN e.indexrelid::regclass END AS index,
+		e.indexrelid,
+		e.state, e.nodes, e.dead_nodes, e.bytes, e.builds, e.build_ms,
+		e.built_at, e.last_used, e.searches, e.absorbed, e.deletion_passes,
+		e.pinned
+	FROM vecpersist_cache_entries() e
+		LEFT JOIN pg_database d ON d.oid = e.dbid;
+
+COMMENT ON VIEW vecpersist_cache IS 'hnsw graphs in the shared graph cache, one row per index of any database';
+
+CREATE FUNCTION vecpersist_cache_stats(
+	OUT budget_bytes bigint,
+	OUT used_bytes bigint,
+	OUT graphs integer,
+	OUT max_graphs integer,
+	OUT evictions bigint,
+	OUT fallbacks bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'vp_cache_stats' LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION vecpersist_cache_stats() IS 'totals of the shared graph cache: budget, bytes used, graphs, evictions, fallbacks to private copies';
+
+CREATE FUNCTION vecpersist_prewarm(regclass) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'vp_prewarm_index' LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION vecpersist_prewarm(regclass) IS 'builds the graph of an hnsw index into the shared cache now; returns its nodes';
+
+CREATE FUNCTION vecpersist_evict(regclass) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'vp_evict_index' LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION vecpersist_evict(regclass) IS 'drops the cached graph of an hnsw index; the next query rebuilds it';

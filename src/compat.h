@@ -27,4 +27,15 @@
 #define VpRandomU64() (((uint64) random() << 33) ^ ((uint64) random() << 2) ^ (uint64) random())
 #endif
 
+/* PG15 added shmem_request_hook; before, _PG_init requests directly */
+#define VP_HAVE_SHMEM_REQUEST_HOOK (PG_VERSION_NUM >= 150000)
+
+/* ownership of a relation */
+#if PG_VERSION_NUM >= 160000
+#define VpRelationOwnerCheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define VpRelationOwnerCheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
+#endif
+
 #endif							/* VP_COMPAT_H */

@@ -6,7 +6,9 @@
  * _PG_init defines the extension's GUCs (all under the "vecpersist."
  * prefix, so that vecpersist and pgvector can live in one cluster), the
  * index reloption kind, and selects the distance kernels for this CPU.  It
- * never touches shared memory itself.
+ * never touches shared memory itself: under shared_preload_libraries it
+ * installs the hooks that reserve the graph cache (vpshmem.c) and
+ * registers the prewarm launcher (vpprewarm.c).
  *
  * IDENTIFICATION
  *	  src/vecpersist.c
@@ -22,6 +24,7 @@
 
 #include "vecpersist.h"
 #include "vpdistance.h"
+#include "vpshmem.h"
 
 PG_MODULE_MAGIC;
 
@@ -78,6 +81,9 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
+
+	VpShmemInit();
+	VpPrewarmInit();
 
 	MarkGUCPrefixReserved("vecpersist");
 }

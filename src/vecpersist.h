@@ -65,13 +65,20 @@ typedef struct VpOptions
 	int			ef_construction;	/* candidate list size at build */
 } VpOptions;
 
-/* What a scan needs to search a cached graph */
-typedef struct VpGraphHandle
+/*
+ * A search's hold on the graph of an index (vpcache.c): shared by all
+ * backends (slot) or private to this one.  graph may be used only while
+ * the hold is locked: from VpGraphOpen or VpGraphRelock to VpGraphUnlock.
+ */
+typedef struct VpGraphRef
 {
 	VpGraph    *graph;			/* NULL while the index never held a vector */
+	struct VpCacheSlot *slot;	/* shared graph, or NULL */
+	Oid			indexoid;
+	uint64		incarnation;	/* changes when node ids are renumbered */
+	bool		locked;
 	void		(*interrupt_check) (void);
-	uint64		generation;		/* changes when node ids are renumbered */
-} VpGraphHandle;
+} VpGraphRef;
 
 /* vecpersist.c */
 extern int	vp_ef_search;
@@ -115,10 +122,19 @@ extern IndexBulkDeleteResult *vpvacuumcleanup(IndexVacuumInfo *info,
 											  IndexBulkDeleteResult *stats);
 
 /* vpcache.c */
-extern VpGraphHandle VpGetGraph(Relation index);
+extern void VpGraphOpen(Relation index, VpGraphRef *ref, bool prewarm);
+extern bool VpGraphRelock(VpGraphRef *ref);
+extern void VpGraphUnlock(VpGraphRef *ref);
+extern void VpGraphClose(VpGraphRef *ref);
+extern void VpForgetLocalGraph(Oid indexoid);
 extern void VpBuildGraphFromPages(Relation index);
 extern void VpCatchUpIfCached(Relation index);
 extern void VpLabelToTid(uint64 label, ItemPointer tid);
 extern VpAllocator VpMakeAllocator(MemoryContext cxt);
+
+/* vpprewarm.c */
+extern char *vp_prewarm;
+extern void VpPrewarmInit(void);
+extern void VpCheckHnswIndex(Relation index);
 
 #endif							/* VECPERSIST_H */

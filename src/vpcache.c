@@ -1,29 +1,40 @@
 /*-------------------------------------------------------------------------
  *
  * vpcache.c
- *	  The graph cache: finds, builds and keeps current the in-memory HNSW
- *	  graph of an index.
+ *	  The graph cache: finds, builds and keeps current the HNSW graph of an
+ *	  index, shared by every backend or private to one.
  *
  * The index pages are the truth and the graph is a cache of them.  This
  * file is the only code that decides when a graph is valid.  A graph is
  * tied to the index's relfilenode and to the build_id its metapage carries
  * (REINDEX, TRUNCATE and a rebuilt index all change one of them), and it
- * records a watermark: the last chain item it absorbed, the number of
- * items the metapage had counted, and the vacuum epoch it has applied.
- * Before each use the metapage is compared with that record:
+ * records a watermark (VpGraphMark): the last chain item it absorbed, the
+ * number of items the metapage had counted, and the vacuum epoch it has
+ * applied.  Before each use the metapage is compared with that record:
  *
  *	- new items since the watermark are absorbed by reading the chain from
  *	  the watermark on;
- *	- a changed vacuum epoch means a pass over the chain that marks deleted
- *	  every node whose item is no longer live.  Node keys grow with node ids
- *	  because both follow chain order, so that pass is a merge;
+ *	- a changed vacuum epoch means a pass over the chain that collects the
+ *	  keys of live items, then marks deleted every older node whose key is
+ *	  not among them.  Node keys grow with node ids because both follow
+ *	  chain order, so that pass is a merge;
  *	- a recycled watermark page, too many dead nodes, or anything unknown
  *	  means a full rebuild from the pages.
  *
- * In this version each backend keeps its own graphs (in TopMemoryContext
- * children, one context per index).  Chain walks take the chain lock
- * (VP_CHAIN_LOCK_BLKNO) in share mode so VACUUM cannot recycle pages
- * under them.
+ * Where graphs live: with shared_preload_libraries, in the shared cache
+ * (vpshmem.c), one per index for all backends.  A build runs in the
+ * builder's memory and is then copied into the cache whole (the region is
+ * position independent), so a build that fails or does not fit leaves the
+ * cache untouched, and a graph too large for the cache remains usable as
+ * this backend's private copy: the documented fallback.  Without preload
+ * every backend keeps private graphs.
+ *
+ * Shared graphs are searched under their slot's lock in shared mode, for
+ * one search window at a time; catching up reads the pages first, with no
+ * lock of ours held, and then applies each item under the lock in
+ * exclusive mode, so a writer stalls searches for one graph insert at a
+ * time.  Chain walks take the chain lock (VP_CHAIN_LOCK_BLKNO) in share
+ * mode so VACUUM cannot recycle pages under them.
  *
  * IDENTIFICATION
  *	  src/vpcache.c
@@ -32,6 +43,7 @@
  */
 #include "postgres.h"
 
+#include "commands/dbcommands.h"
 #include "commands/progress.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -42,35 +54,60 @@
 #include "vecpersist.h"
 #include "vpgraph.h"
 #include "vppage.h"
+#include "vpshmem.h"
 
 /* rebuild when more than this fraction of a large graph's nodes are dead */
 #define VP_DEAD_REBUILD_FRACTION	0.5
 #define VP_DEAD_REBUILD_MIN_NODES	1000
 
-/* Per-index graph held by this backend */
-typedef struct VpCachedGraph
+/* catch-up reads at most this many items (or bytes of vectors) at once */
+#define VP_ABSORB_BATCH_ITEMS		1024
+#define VP_ABSORB_BATCH_BYTES		(16 * 1024 * 1024)
+
+/* What the metapage says should happen to a graph */
+typedef enum VpCatchUpAction
+{
+	VP_CATCHUP_NONE,
+	VP_CATCHUP_ABSORB,
+	VP_CATCHUP_DELETIONS,
+	VP_CATCHUP_REBUILD
+} VpCatchUpAction;
+
+/* A graph in this backend's memory */
+typedef struct VpPrivateGraph
 {
 	Oid			indexoid;		/* hash key */
 	bool		valid;			/* graph complete up to the watermark */
-	MemoryContext cxt;			/* owns region and scratch */
-	Oid			relfilenode;	/* storage the graph was built from */
-	uint64		build_id;		/* metapage build_id at that time */
+	bool		fallback;		/* kept because the shared cache had no room */
+	bool		warned;			/* the no-room warning was given */
+	MemoryContext cxt;			/* owns the region */
 	VpGraph    *graph;			/* 64-byte aligned inside region_raw */
 	void	   *region_raw;
-	VpGraphScratch *scratch;	/* for inserting into the graph */
-	/* watermark: last chain item absorbed (live or dead) */
-	BlockNumber wm_block;
-	OffsetNumber wm_off;
-	uint32		wm_seq;
-	uint64		items_seen;		/* metapage items_appended absorbed */
-	uint64		vacuum_epoch;	/* metapage vacuum_epoch applied */
+	VpGraphMark mark;
 	uint64		generation;		/* bumped by every rebuild (ids change) */
-} VpCachedGraph;
+	double		build_ms;
+} VpPrivateGraph;
 
-static HTAB *graph_cache = NULL;
+/* An item read ahead of being absorbed into a shared graph */
+typedef struct VpPendingItem
+{
+	uint64		key;
+	BlockNumber block;
+	OffsetNumber offnum;
+	ItemPointerData heap_tid;
+	float	   *vector;			/* NULL for a dead item */
+} VpPendingItem;
+
+static HTAB *private_graphs = NULL;
+static bool no_preload_noticed = false;
+static bool no_slot_warned = false;
+
+/* Scratch for inserting into any graph, and the context that owns it */
+static MemoryContext scratch_cxt = NULL;
+static VpGraphScratch *insert_scratch = NULL;
 
 /*
- * Allocator handed to the graph module for scratch memory: the entry's
+ * Allocator handed to the graph module for scratch memory: the given
  * context, huge allocations allowed (visited arrays of large graphs).
  */
 static void *
@@ -105,71 +142,27 @@ GraphInterruptCheck(void)
 }
 
 /*
- * Allocate an empty graph region for capacity nodes in the entry's
- * context.  Errors out if the size cannot be represented.
- */
-static VpGraph *
-AllocGraph(VpCachedGraph *entry, const VpGraphParams *params, void **raw)
-{
-	size_t		size = VpGraphRegionSize(params);
-	char	   *mem;
-	VpGraph    *graph;
-
-	if (size == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("hnsw graph of %d nodes with %d dimensions is too large",
-						params->capacity, params->dims)));
-	mem = MemoryContextAllocHuge(entry->cxt, add_size(size, 64));
-	*raw = mem;
-	graph = VpGraphInit((void *) TYPEALIGN(64, mem), size, params);
-	if (graph == NULL)
-		elog(ERROR, "could not lay out an hnsw graph of %d nodes", params->capacity);
-	return graph;
-}
-
-/*
- * Double the entry's graph capacity, keeping every node.
- */
-static void
-GrowGraph(VpCachedGraph *entry)
-{
-	VpGraphParams params = *VpGraphGetParams(entry->graph);
-	void	   *raw;
-	VpGraph    *bigger;
-
-	if (params.capacity >= PG_INT32_MAX / 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("hnsw graph cannot hold more than %d nodes",
-						params.capacity)));
-	params.capacity *= 2;
-	bigger = AllocGraph(entry, &params, &raw);
-	if (VpGraphCopy(bigger, entry->graph) != 0)
-		elog(ERROR, "could not copy an hnsw graph into a larger region");
-	pfree(entry->region_raw);
-	entry->region_raw = raw;
-	entry->graph = bigger;
-}
-
-/*
- * Make sure the entry's scratch fits its graph for an insert (searches by
- * scans keep their own state in an iterator).
+ * Scratch that fits graph for an insert (ef_construction), recreated when
+ * the graph outgrew it.
  */
 static VpGraphScratch *
-EnsureScratch(VpCachedGraph *entry)
+InsertScratch(const VpGraph *graph)
 {
-	VpAllocator allocator = VpMakeAllocator(entry->cxt);
-	int			ef = VpGraphGetParams(entry->graph)->ef_construction;
+	VpAllocator allocator;
+	int			ef = VpGraphGetParams(graph)->ef_construction;
 
-	if (entry->scratch != NULL &&
-		VpGraphScratchFits(entry->scratch, entry->graph, ef))
-		return entry->scratch;
-	if (entry->scratch != NULL)
-		VpGraphScratchDestroy(entry->scratch);
-	entry->scratch = NULL;
-	entry->scratch = VpGraphScratchCreate(&allocator, entry->graph, ef);
-	return entry->scratch;
+	if (insert_scratch != NULL &&
+		VpGraphScratchFits(insert_scratch, graph, ef))
+		return insert_scratch;
+	if (scratch_cxt == NULL)
+		scratch_cxt = AllocSetContextCreate(TopMemoryContext,
+											"vecpersist insert scratch",
+											ALLOCSET_DEFAULT_SIZES);
+	insert_scratch = NULL;
+	MemoryContextReset(scratch_cxt);
+	allocator = VpMakeAllocator(scratch_cxt);
+	insert_scratch = VpGraphScratchCreate(&allocator, graph, ef);
+	return insert_scratch;
 }
 
 /*
@@ -193,48 +186,248 @@ VpLabelToTid(uint64 label, ItemPointer tid)
 }
 
 /*
- * Insert one live item into the entry's graph, growing it when full.
+ * Compare a graph's record with the metapage.
  */
-static void
-InsertItem(VpCachedGraph *entry, VpReadItem *item)
+static VpCatchUpAction
+CompareMark(Relation index, const VpGraphMark *mark, const VpGraph *graph,
+			const VpMetaPageData *meta)
 {
-	VpNodeId	node;
+	int32		count;
 
-	EnsureScratch(entry);
-	while (VpGraphInsert(entry->graph, entry->scratch, item->vector,
-						 TidToLabel(&item->heap_tid), item->key,
-						 &node) == VP_GRAPH_FULL)
-	{
-		GrowGraph(entry);
-		EnsureScratch(entry);
-	}
+	if (mark->relfilenode != index->rd_node.relNode ||
+		mark->build_id != meta->build_id ||
+		(graph == NULL && meta->dims != 0))
+		return VP_CATCHUP_REBUILD;
+	if (graph == NULL)
+		return VP_CATCHUP_NONE; /* still no vector in the index */
+	count = VpGraphCount(graph);
+	if (count >= VP_DEAD_REBUILD_MIN_NODES &&
+		VpGraphDeletedCount(graph) > count * VP_DEAD_REBUILD_FRACTION)
+		return VP_CATCHUP_REBUILD;
+	if (meta->vacuum_epoch > mark->vacuum_epoch)
+		return VP_CATCHUP_DELETIONS;
+	if (meta->items_appended > mark->items_seen)
+		return VP_CATCHUP_ABSORB;
+	return VP_CATCHUP_NONE;
 }
 
 /*
- * Read the chain from the entry's watermark (or from start_block when the
- * entry has none) and absorb every live item into the graph, advancing
- * the watermark item by item so that an error leaves a consistent graph.
- * Returns the number of items absorbed.  report_progress updates
+ * Advance a watermark past an item.
+ */
+static inline void
+AdvanceMark(VpGraphMark *mark, uint64 key, BlockNumber block,
+			OffsetNumber offnum)
+{
+	mark->wm_block = block;
+	mark->wm_off = offnum;
+	mark->wm_seq = (uint32) (key >> 16);
+}
+
+/*
+ * Where to resume reading the chain after a graph's watermark: the head as
+ * it is now when nothing was absorbed yet.  The caller holds the chain
+ * lock.  Returns false if VACUUM recycled the watermark page, so reading
+ * cannot resume there.  *start is Invalid if the chain is empty.
+ */
+static bool
+ResumePoint(Relation index, const VpGraphMark *mark, BlockNumber *start,
+			OffsetNumber *after)
+{
+	VpMetaPageData now;
+
+	if (BlockNumberIsValid(mark->wm_block))
+	{
+		*start = mark->wm_block;
+		*after = mark->wm_off;
+		return VpPageHasSeq(index, mark->wm_block, mark->wm_seq);
+	}
+	VpReadMeta(index, &now);
+	*start = now.head_block;
+	*after = InvalidOffsetNumber;
+	return true;
+}
+
+/*
+ * Walk the whole chain and return the keys of its live items (ascending),
+ * with the largest key seen (live or dead) and the vacuum epoch the walk
+ * reflects.  Nodes with larger keys were appended after the walk began and
+ * cannot be judged from it.
+ */
+static uint64 *
+CollectLiveKeys(Relation index, int64 *nkeys, uint64 *max_key,
+				uint64 *epoch)
+{
+	VpMetaPageData meta;
+	VpChainReaderData reader;
+	VpReadItem	item;
+	int64		n = 0;
+	int64		size = 1024;
+	uint64	   *keys = palloc(sizeof(uint64) * size);
+
+	*max_key = 0;
+	LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
+	VpReadMeta(index, &meta);
+	*epoch = meta.vacuum_epoch;
+	/* verify=false: flags are all we read here */
+	VpChainReaderInit(&reader, index, meta.dims, meta.head_block,
+					  InvalidOffsetNumber, false);
+	while (BlockNumberIsValid(meta.head_block) &&
+		   VpChainReaderNext(&reader, &item))
+	{
+		CHECK_FOR_INTERRUPTS();
+		*max_key = item.key;
+		if (item.vector == NULL)
+			continue;
+		if (n == size)
+		{
+			size *= 2;
+			keys = repalloc_huge(keys, sizeof(uint64) * size);
+		}
+		keys[n++] = item.key;
+	}
+	VpChainReaderEnd(&reader);
+	UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
+	*nkeys = n;
+	return keys;
+}
+
+/*
+ * Mark deleted every node with a key up to max_key that is not among the
+ * live keys.  Returns the number of nodes newly marked.
+ */
+static int32
+MarkDeadByKeys(VpGraph *graph, const uint64 *keys, int64 nkeys,
+			   uint64 max_key)
+{
+	int32		count = VpGraphCount(graph);
+	int32		marked = 0;
+	VpNodeId	node;
+	int64		k = 0;
+
+	for (node = 0; node < count; node++)
+	{
+		uint64		key = VpGraphKey(graph, node);
+
+		if (key > max_key)
+			break;
+		while (k < nkeys && keys[k] < key)
+			k++;
+		if ((k < nkeys && keys[k] == key) || VpGraphIsDeleted(graph, node))
+			continue;
+		VpGraphMarkDeleted(graph, node);
+		marked++;
+	}
+	return marked;
+}
+
+/*
+ * Log a build from the pages at LOG: rebuilds are the one cost this design
+ * adds, so they should be visible.
+ */
+static void
+LogBuild(Relation index, const VpGraph *graph, double build_ms, bool shared)
+{
+	char	   *dbname = get_database_name(MyDatabaseId);
+
+	ereport(LOG,
+			(errmsg("built hnsw graph of index \"%s\" in database \"%s\" in %.1f ms",
+					RelationGetRelationName(index), dbname ? dbname : "?",
+					build_ms),
+			 errdetail("%d nodes, %zu bytes, %s.",
+					   graph ? VpGraphCount(graph) : 0,
+					   graph ? VpGraphRegionBytes(graph) : (size_t) 0,
+					   shared ? "shared by all sessions" : "private to this session")));
+}
+
+/* ------------------------------------------------------------------------
+ * Private graphs
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Allocate an empty graph region for capacity nodes in the entry's
+ * context.  Errors out if the size cannot be represented.
+ */
+static VpGraph *
+AllocGraph(VpPrivateGraph *entry, const VpGraphParams *params, void **raw)
+{
+	size_t		size = VpGraphRegionSize(params);
+	char	   *mem;
+	VpGraph    *graph;
+
+	if (size == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("hnsw graph of %d nodes with %d dimensions is too large",
+						params->capacity, params->dims)));
+	mem = MemoryContextAllocHuge(entry->cxt, add_size(size, 64));
+	*raw = mem;
+	graph = VpGraphInit((void *) TYPEALIGN(64, mem), size, params);
+	if (graph == NULL)
+		elog(ERROR, "could not lay out an hnsw graph of %d nodes", params->capacity);
+	return graph;
+}
+
+/*
+ * Double the entry's graph capacity, keeping every node.
+ */
+static void
+GrowGraph(VpPrivateGraph *entry)
+{
+	VpGraphParams params = *VpGraphGetParams(entry->graph);
+	void	   *raw;
+	VpGraph    *bigger;
+
+	if (params.capacity >= PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("hnsw graph cannot hold more than %d nodes",
+						params.capacity)));
+	params.capacity *= 2;
+	bigger = AllocGraph(entry, &params, &raw);
+	if (VpGraphCopy(bigger, entry->graph) != 0)
+		elog(ERROR, "could not copy an hnsw graph into a larger region");
+	pfree(entry->region_raw);
+	entry->region_raw = raw;
+	entry->graph = bigger;
+}
+
+/*
+ * Insert one live item into a private graph, growing it when full.
+ */
+static void
+InsertPrivate(VpPrivateGraph *entry, const float *vector, ItemPointer heap_tid,
+			  uint64 key)
+{
+	VpNodeId	node;
+
+	while (VpGraphInsert(entry->graph, InsertScratch(entry->graph), vector,
+						 TidToLabel(heap_tid), key, &node) == VP_GRAPH_FULL)
+		GrowGraph(entry);
+}
+
+/*
+ * Read the chain from start_block (after after_off) and absorb every live
+ * item into a private graph, advancing the watermark item by item so that
+ * an error leaves a consistent graph.  report_progress updates
  * pg_stat_progress_create_index's tuple counter.
  */
-static int64
-AbsorbFrom(Relation index, VpCachedGraph *entry, BlockNumber start_block,
-		   OffsetNumber after_off, bool report_progress)
+static void
+AbsorbPrivate(Relation index, VpPrivateGraph *entry, BlockNumber start_block,
+			  OffsetNumber after_off, bool report_progress)
 {
 	VpChainReaderData reader;
 	VpReadItem	item;
 	int64		absorbed = 0;
-	int			dims = VpGraphGetParams(entry->graph)->dims;
 
-	VpChainReaderInit(&reader, index, dims, start_block, after_off, true);
+	VpChainReaderInit(&reader, index, VpGraphGetParams(entry->graph)->dims,
+					  start_block, after_off, true);
 	while (VpChainReaderNext(&reader, &item))
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (item.vector != NULL)
-			InsertItem(entry, &item);
-		entry->wm_block = item.block;
-		entry->wm_off = item.offnum;
-		entry->wm_seq = (uint32) (item.key >> 16);
+			InsertPrivate(entry, item.vector, &item.heap_tid, item.key);
+		AdvanceMark(&entry->mark, item.key, item.block, item.offnum);
 		absorbed++;
 		if (report_progress && (absorbed & 63) == 0)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
@@ -243,31 +436,28 @@ AbsorbFrom(Relation index, VpCachedGraph *entry, BlockNumber start_block,
 	VpChainReaderEnd(&reader);
 	if (report_progress)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, absorbed);
-	return absorbed;
 }
 
 /*
- * Build the entry's graph from scratch from the index pages, sized for the
+ * Build a private graph from scratch from the index pages, sized for the
  * live items the metapage counts.  The metapage is read under the chain
  * lock, so that VACUUM cannot recycle the head page between that read and
  * the walk.
  */
 static void
-RebuildGraph(Relation index, VpCachedGraph *entry, bool report_progress)
+BuildPrivate(Relation index, VpPrivateGraph *entry, bool report_progress)
 {
 	VpGraphParams params;
-	VpMetaPageData metadata;
-	VpMetaPage	meta = &metadata;
+	VpMetaPageData meta;
 	instr_time	start,
 				elapsed;
-	double		build_ms;
 	uint64		live;
 
 	INSTR_TIME_SET_CURRENT(start);
 	LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-	VpReadMeta(index, meta);
-	live = meta->items_appended -
-		Min(meta->items_appended, meta->items_dead + meta->items_recycled);
+	VpReadMeta(index, &meta);
+	live = meta.items_appended -
+		Min(meta.items_appended, meta.items_dead + meta.items_recycled);
 
 	/* forget the old graph entirely before touching anything */
 	entry->valid = false;
@@ -276,234 +466,706 @@ RebuildGraph(Relation index, VpCachedGraph *entry, bool report_progress)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = AllocSetContextCreate(TopMemoryContext, "vecpersist graph",
 									   ALLOCSET_DEFAULT_SIZES);
-	entry->scratch = NULL;
-
-	entry->relfilenode = index->rd_node.relNode;
-	entry->build_id = meta->build_id;
-	entry->wm_block = InvalidBlockNumber;
-	entry->wm_off = InvalidOffsetNumber;
-	entry->wm_seq = 0;
-	entry->items_seen = meta->items_appended;
-	entry->vacuum_epoch = meta->vacuum_epoch;
 	entry->graph = NULL;
+	entry->region_raw = NULL;
+
+	entry->mark.relfilenode = index->rd_node.relNode;
+	entry->mark.build_id = meta.build_id;
+	entry->mark.wm_block = InvalidBlockNumber;
+	entry->mark.wm_off = InvalidOffsetNumber;
+	entry->mark.wm_seq = 0;
+	entry->mark.items_seen = meta.items_appended;
+	entry->mark.vacuum_epoch = meta.vacuum_epoch;
 
 	/* an index that never held a vector has no dimensions, so no graph */
-	if (meta->dims == 0)
+	if (meta.dims != 0)
 	{
-		UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-		entry->valid = true;
-		return;
+		memset(&params, 0, sizeof(params));
+		params.dims = meta.dims;
+		params.m = meta.m;
+		params.ef_construction = meta.ef_construction;
+		params.metric = (VpMetric) meta.metric;
+		params.capacity = (int32) Min(Max(live + live / 8 + 64, 1024),
+									  (uint64) PG_INT32_MAX / 4);
+		params.seed = meta.build_id;
+		entry->graph = AllocGraph(entry, &params, &entry->region_raw);
+
+		if (BlockNumberIsValid(meta.head_block))
+			AbsorbPrivate(index, entry, meta.head_block, InvalidOffsetNumber,
+						  report_progress);
 	}
-
-	memset(&params, 0, sizeof(params));
-	params.dims = meta->dims;
-	params.m = meta->m;
-	params.ef_construction = meta->ef_construction;
-	params.metric = (VpMetric) meta->metric;
-	params.capacity = (int32) Min(Max(live + live / 8 + 64, 1024), (uint64) PG_INT32_MAX / 4);
-	params.seed = meta->build_id;
-	entry->graph = AllocGraph(entry, &params, &entry->region_raw);
-
-	if (BlockNumberIsValid(meta->head_block))
-		AbsorbFrom(index, entry, meta->head_block, InvalidOffsetNumber,
-				   report_progress);
 	UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	build_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	entry->build_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 	entry->valid = true;
-
-	ereport(DEBUG1,
-			(errmsg("built hnsw graph of \"%s\" from its pages: %d nodes in %.1f ms",
-					RelationGetRelationName(index),
-					VpGraphCount(entry->graph), build_ms)));
 }
 
 /*
- * Apply VACUUM's deletions: walk the whole chain collecting the keys of
- * live items (ascending, as the chain is in append order), then mark
- * deleted every node up to the watermark whose key is not among them.
+ * Bring a private graph up to the metapage, rebuilding it if need be.
  */
 static void
-ApplyDeletions(Relation index, VpCachedGraph *entry, uint64 epoch)
+CatchUpPrivate(Relation index, VpPrivateGraph *entry,
+			   const VpMetaPageData *meta)
 {
-	VpMetaPageData meta;
-	VpChainReaderData reader;
-	VpReadItem	item;
-	int32		count = VpGraphCount(entry->graph);
-	VpNodeId	node = 0;
-
-	LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-	VpReadMeta(index, &meta);
-	/* pass verify=false and dims: dead/live flags are all we read here */
-	VpChainReaderInit(&reader, index, meta.dims, meta.head_block,
-					  InvalidOffsetNumber, false);
-	while (node < count && VpChainReaderNext(&reader, &item))
+	for (;;)
 	{
-		if (item.vector == NULL)
-			continue;			/* dead: its node (if any) gets marked below */
-		/* every node with a smaller key has no live item any more */
-		while (node < count && VpGraphKey(entry->graph, node) < item.key)
+		VpCatchUpAction action = VP_CATCHUP_REBUILD;
+
+		if (entry->valid)
+			action = CompareMark(index, &entry->mark, entry->graph, meta);
+
+		if (action == VP_CATCHUP_NONE)
+			return;
+		if (action == VP_CATCHUP_REBUILD)
 		{
-			if (!VpGraphIsDeleted(entry->graph, node))
-				VpGraphMarkDeleted(entry->graph, node);
-			node++;
+			BuildPrivate(index, entry, false);
+			LogBuild(index, entry->graph, entry->build_ms, false);
+			return;
 		}
-		if (node < count && VpGraphKey(entry->graph, node) == item.key)
-			node++;
+		if (action == VP_CATCHUP_DELETIONS)
+		{
+			int64		nkeys;
+			uint64		max_key;
+			uint64		epoch;
+			uint64	   *keys = CollectLiveKeys(index, &nkeys, &max_key, &epoch);
+
+			MarkDeadByKeys(entry->graph, keys, nkeys, max_key);
+			entry->mark.vacuum_epoch = Max(epoch, entry->mark.vacuum_epoch);
+			pfree(keys);
+		}
+		else
+		{
+			BlockNumber start;
+			OffsetNumber after;
+
+			LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
+			if (!ResumePoint(index, &entry->mark, &start, &after))
+			{
+				/* VACUUM recycled the watermark page: cannot resume there */
+				UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
+				entry->valid = false;
+				continue;
+			}
+			if (BlockNumberIsValid(start))
+				AbsorbPrivate(index, entry, start, after, false);
+			UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
+			entry->mark.items_seen = Max(entry->mark.items_seen,
+										 meta->items_appended);
+		}
 	}
-	VpChainReaderEnd(&reader);
-	UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-
-	/* nodes past the last live item are dead too */
-	for (; node < count; node++)
-		if (!VpGraphIsDeleted(entry->graph, node))
-			VpGraphMarkDeleted(entry->graph, node);
-
-	entry->vacuum_epoch = epoch;
 }
 
 /*
- * Look up (creating if needed) this backend's entry for an index.
+ * Look up (creating if needed) this backend's private graph of an index.
  */
-static VpCachedGraph *
-LookupEntry(Oid indexoid, bool create)
+static VpPrivateGraph *
+LookupPrivate(Oid indexoid, bool create)
 {
 	bool		found;
-	VpCachedGraph *entry;
+	VpPrivateGraph *entry;
 
-	if (graph_cache == NULL)
+	if (private_graphs == NULL)
 	{
 		HASHCTL		ctl;
 
 		if (!create)
 			return NULL;
 		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(VpCachedGraph);
-		graph_cache = hash_create("vecpersist graph cache", 16, &ctl,
-								  HASH_ELEM | HASH_BLOBS);
+		ctl.entrysize = sizeof(VpPrivateGraph);
+		private_graphs = hash_create("vecpersist private graphs", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS);
 	}
-	entry = hash_search(graph_cache, &indexoid,
+	entry = hash_search(private_graphs, &indexoid,
 						create ? HASH_ENTER : HASH_FIND, &found);
 	if (create && !found)
-	{
 		memset((char *) entry + sizeof(Oid), 0,
-			   sizeof(VpCachedGraph) - sizeof(Oid));
-		entry->valid = false;
-	}
+			   sizeof(VpPrivateGraph) - sizeof(Oid));
 	return entry;
 }
 
 /*
- * Bring an existing valid entry up to the metapage, or rebuild it.
+ * Free this backend's private graph of an index (DROP).
+ */
+void
+VpForgetLocalGraph(Oid indexoid)
+{
+	VpPrivateGraph *entry = LookupPrivate(indexoid, false);
+
+	if (entry == NULL)
+		return;
+	if (entry->cxt != NULL)
+		MemoryContextDelete(entry->cxt);
+	hash_search(private_graphs, &indexoid, HASH_REMOVE, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Shared graphs
+ * ------------------------------------------------------------------------
+ */
+
+/* Outcome of bringing a shared graph up to date */
+typedef enum VpSharedCatchUp
+{
+	VP_SHARED_CURRENT,			/* up to date; slot lock held in share mode */
+	VP_SHARED_REBUILD,			/* must be rebuilt from the pages */
+	VP_SHARED_GONE				/* replaced or dropped meanwhile */
+} VpSharedCatchUp;
+
+/*
+ * Say that a graph does not fit in the shared cache: an ERROR for prewarm,
+ * a WARNING (once per session and index) for a query, which goes on with a
+ * private copy.
  */
 static void
-CatchUp(Relation index, VpCachedGraph *entry, const VpMetaPageData *meta,
-		bool report_progress)
+ReportNoRoom(int elevel, Relation index, size_t needed, size_t free_bytes)
 {
-	int32		count;
+	ereport(elevel,
+			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+			 errmsg("hnsw graph of index \"%s\" does not fit in the shared graph cache",
+					RelationGetRelationName(index)),
+			 errdetail("The graph needs %zu bytes; the cache has %zu bytes, of which %zu are free.",
+					   needed, VpCacheBudget(), free_bytes),
+			 elevel >= ERROR ?
+			 errhint("Increase vecpersist.cache_size and restart the server.") :
+			 errhint("Increase vecpersist.cache_size and restart the server.  Until then each session searches a private copy of this graph.")));
+}
 
-	if (!entry->valid ||
-		entry->relfilenode != index->rd_node.relNode ||
-		entry->build_id != meta->build_id ||
-		(entry->graph == NULL && meta->dims != 0))
+/*
+ * Build the graph of a slot we are building and copy it into the cache.
+ * On success the slot is READY and pinned for us.  If it does not fit, the
+ * slot is given up and the graph is kept as this backend's private copy
+ * (the caller searches that); prewarm errors out instead.  Returns whether
+ * the graph is in the cache.
+ */
+static bool
+BuildShared(Relation index, VpCacheSlot *slot, bool prewarm,
+			bool report_progress)
+{
+	VpPrivateGraph *built = palloc0(sizeof(VpPrivateGraph));
+	VpPrivateGraph *entry;
+	size_t		needed = 0;
+	size_t		free_bytes = 0;
+
+	PG_TRY();
 	{
-		RebuildGraph(index, entry, report_progress);
-		return;
+		BuildPrivate(index, built, report_progress);
+	}
+	PG_CATCH();
+	{
+		VpCacheAbandon(slot);
+		if (built->cxt != NULL)
+			MemoryContextDelete(built->cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (VpCachePublish(slot, built->graph, &built->mark, built->build_ms,
+					   report_progress, &needed, &free_bytes))
+	{
+		LogBuild(index, built->graph, built->build_ms, true);
+		MemoryContextDelete(built->cxt);
+		pfree(built);
+		VpForgetLocalGraph(RelationGetRelid(index));
+		return true;
 	}
 
-	if (entry->graph == NULL)
-		return;					/* still no vector in the index */
-
-	count = VpGraphCount(entry->graph);
-	if (count >= VP_DEAD_REBUILD_MIN_NODES &&
-		VpGraphDeletedCount(entry->graph) > count * VP_DEAD_REBUILD_FRACTION)
+	if (prewarm)
 	{
-		RebuildGraph(index, entry, report_progress);
-		return;
+		MemoryContextDelete(built->cxt);
+		ReportNoRoom(ERROR, index, needed, free_bytes);
 	}
 
-	if (meta->vacuum_epoch != entry->vacuum_epoch)
-		ApplyDeletions(index, entry, meta->vacuum_epoch);
-
-	if (meta->items_appended != entry->items_seen)
+	/* keep it as this backend's private copy */
+	entry = LookupPrivate(RelationGetRelid(index), true);
+	if (entry->cxt != NULL)
+		MemoryContextDelete(entry->cxt);
+	entry->valid = true;
+	entry->fallback = true;
+	entry->cxt = built->cxt;
+	entry->graph = built->graph;
+	entry->region_raw = built->region_raw;
+	entry->mark = built->mark;
+	entry->generation++;
+	entry->build_ms = built->build_ms;
+	pfree(built);
+	LogBuild(index, entry->graph, entry->build_ms, false);
+	if (!entry->warned)
 	{
-		BlockNumber start = entry->wm_block;
-		OffsetNumber after = entry->wm_off;
+		entry->warned = true;
+		ReportNoRoom(WARNING, index, needed, free_bytes);
+	}
+	return false;
+}
 
-		LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-		if (!BlockNumberIsValid(start))
-		{
-			VpMetaPageData now;
+/*
+ * Read up to a batch of items of the chain into memory, continuing the
+ * reader.  Returns the number read; *done is set at the chain's end.
+ */
+static int
+ReadBatch(VpChainReader reader, int dims, VpPendingItem *items, bool *done)
+{
+	VpReadItem	item;
+	int			n = 0;
+	size_t		bytes = 0;
 
-			/* nothing absorbed yet: start at the head as it is now */
-			VpReadMeta(index, &now);
-			start = now.head_block;
-			after = InvalidOffsetNumber;
-		}
-		else if (!VpPageHasSeq(index, start, entry->wm_seq))
+	*done = false;
+	while (n < VP_ABSORB_BATCH_ITEMS && bytes < VP_ABSORB_BATCH_BYTES)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!VpChainReaderNext(reader, &item))
 		{
-			/* VACUUM recycled the watermark page: we cannot resume there */
-			UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-			RebuildGraph(index, entry, report_progress);
-			return;
+			*done = true;
+			break;
 		}
-		if (BlockNumberIsValid(start))
-			AbsorbFrom(index, entry, start, after, false);
+		items[n].key = item.key;
+		items[n].block = item.block;
+		items[n].offnum = item.offnum;
+		items[n].heap_tid = item.heap_tid;
+		items[n].vector = NULL;
+		if (item.vector != NULL)
+		{
+			items[n].vector = palloc(sizeof(float) * dims);
+			memcpy(items[n].vector, item.vector, sizeof(float) * dims);
+			bytes += sizeof(float) * dims;
+		}
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Insert one read-ahead item into a shared graph unless another backend
+ * already did, under the slot's lock in exclusive mode.  Returns false if
+ * the graph was replaced meanwhile or could not grow.
+ */
+static bool
+ApplyShared(VpCacheSlot *slot, uint64 incarnation, const VpPendingItem *item)
+{
+	bool		ok = true;
+
+	LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+	if (slot->incarnation != incarnation)
+		ok = false;
+	else if (item->key > VpGraphMarkKey(&slot->mark))
+	{
+		if (item->vector != NULL)
+		{
+			VpGraph    *graph = VpCacheGraph(slot);
+			VpNodeId	node;
+			ItemPointerData tid = item->heap_tid;
+
+			while (VpGraphInsert(graph, InsertScratch(graph), item->vector,
+								 TidToLabel(&tid), item->key,
+								 &node) == VP_GRAPH_FULL)
+			{
+				if (!VpCacheGrow(slot))
+				{
+					/* no room to grow: let the next use rebuild or fall back */
+					VpCacheDropGraph(slot);
+					ok = false;
+					break;
+				}
+				graph = VpCacheGraph(slot);
+			}
+			if (ok)
+			{
+				slot->nodes = VpGraphCount(graph);
+				slot->absorbed++;
+			}
+		}
+		if (ok)
+			AdvanceMark(&slot->mark, item->key, item->block, item->offnum);
+	}
+	LWLockRelease(slot->lock);
+	return ok;
+}
+
+/*
+ * Absorb the items appended after a shared graph's watermark.
+ */
+static VpSharedCatchUp
+AbsorbShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
+			 const VpGraphMark *mark, int dims, const VpMetaPageData *meta)
+{
+	VpChainReaderData reader;
+	VpPendingItem *items;
+	BlockNumber start;
+	OffsetNumber after;
+	MemoryContext batchcxt;
+	MemoryContext oldcxt;
+	VpSharedCatchUp result = VP_SHARED_CURRENT;
+	bool		done = false;
+
+	LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
+	if (!ResumePoint(index, mark, &start, &after))
+	{
 		UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-		entry->items_seen = meta->items_appended;
+		return VP_SHARED_REBUILD;
+	}
+
+	if (BlockNumberIsValid(start))
+	{
+		batchcxt = AllocSetContextCreate(CurrentMemoryContext,
+										 "vecpersist catch-up",
+										 ALLOCSET_DEFAULT_SIZES);
+		items = palloc(sizeof(VpPendingItem) * VP_ABSORB_BATCH_ITEMS);
+		VpChainReaderInit(&reader, index, dims, start, after, true);
+		while (!done && result == VP_SHARED_CURRENT)
+		{
+			int			n;
+			int			i;
+
+			oldcxt = MemoryContextSwitchTo(batchcxt);
+			n = ReadBatch(&reader, dims, items, &done);
+			MemoryContextSwitchTo(oldcxt);
+			for (i = 0; i < n && result == VP_SHARED_CURRENT; i++)
+				if (!ApplyShared(slot, incarnation, &items[i]))
+					result = VP_SHARED_GONE;
+			MemoryContextReset(batchcxt);
+		}
+		VpChainReaderEnd(&reader);
+		pfree(items);
+		MemoryContextDelete(batchcxt);
+	}
+	UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
+
+	if (result == VP_SHARED_CURRENT)
+	{
+		LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+		if (slot->incarnation == incarnation)
+			slot->mark.items_seen = Max(slot->mark.items_seen,
+										meta->items_appended);
+		else
+			result = VP_SHARED_GONE;
+		LWLockRelease(slot->lock);
+	}
+	return result;
+}
+
+/*
+ * Apply VACUUM's deletions to a shared graph: collect the live keys with no
+ * lock of ours held, then mark under the slot's lock.
+ */
+static VpSharedCatchUp
+ApplyDeletionsShared(Relation index, VpCacheSlot *slot, uint64 incarnation)
+{
+	int64		nkeys;
+	uint64		max_key;
+	uint64		epoch;
+	uint64	   *keys = CollectLiveKeys(index, &nkeys, &max_key, &epoch);
+	VpSharedCatchUp result = VP_SHARED_CURRENT;
+
+	LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+	if (slot->incarnation != incarnation)
+		result = VP_SHARED_GONE;
+	else if (epoch > slot->mark.vacuum_epoch)
+	{
+		VpGraph    *graph = VpCacheGraph(slot);
+
+		MarkDeadByKeys(graph, keys, nkeys, max_key);
+		slot->dead_nodes = VpGraphDeletedCount(graph);
+		slot->mark.vacuum_epoch = epoch;
+		slot->deletion_passes++;
+	}
+	LWLockRelease(slot->lock);
+	pfree(keys);
+	return result;
+}
+
+/*
+ * Bring a pinned shared graph up to the metapage.  On VP_SHARED_CURRENT
+ * the slot's lock is held in share mode.
+ */
+static VpSharedCatchUp
+CatchUpShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
+			  const VpMetaPageData *meta)
+{
+	for (;;)
+	{
+		VpGraphMark mark;
+		VpCatchUpAction action;
+		VpSharedCatchUp result;
+		int			dims = 0;
+
+		LWLockAcquire(slot->lock, LW_SHARED);
+		if (slot->incarnation != incarnation)
+		{
+			LWLockRelease(slot->lock);
+			return VP_SHARED_GONE;
+		}
+		mark = slot->mark;
+		action = CompareMark(index, &mark, VpCacheGraph(slot), meta);
+		if (action == VP_CATCHUP_NONE)
+			return VP_SHARED_CURRENT;
+		if (action != VP_CATCHUP_REBUILD)
+			dims = VpGraphGetParams(VpCacheGraph(slot))->dims;
+		LWLockRelease(slot->lock);
+
+		if (action == VP_CATCHUP_REBUILD)
+			return VP_SHARED_REBUILD;
+		if (action == VP_CATCHUP_DELETIONS)
+			result = ApplyDeletionsShared(index, slot, incarnation);
+		else
+			result = AbsorbShared(index, slot, incarnation, &mark, dims, meta);
+		if (result != VP_SHARED_CURRENT)
+			return result;
 	}
 }
 
 /*
- * Return this backend's graph of the index, current with its pages.
- * Builds it from the pages on first use.  handle.graph is NULL while the
- * index has never held a vector.  The graph stays valid until the next
- * call to any function of this file.
+ * Open the shared graph of an index for a search, building it if needed.
+ * Returns true with ref filled (slot pinned and locked in share mode), or
+ * false when the graph is to be searched from a private copy.
  */
-VpGraphHandle
-VpGetGraph(Relation index)
+static bool
+OpenShared(Relation index, const VpMetaPageData *meta, VpGraphRef *ref,
+		   bool prewarm)
+{
+	Oid			indexoid = RelationGetRelid(index);
+
+	for (;;)
+	{
+		VpCacheSlot *slot;
+		uint64		incarnation;
+
+		/* afterwards the slot is READY and pinned for us */
+		switch (VpCacheAcquire(indexoid, true, &slot, &incarnation))
+		{
+			case VP_ACQUIRE_READY:
+				break;
+			case VP_ACQUIRE_BUILD:
+				if (!BuildShared(index, slot, prewarm, false))
+					return false;
+				break;
+			case VP_ACQUIRE_NO_SLOT:
+				if (prewarm || !no_slot_warned)
+				{
+					no_slot_warned = true;
+					ereport(prewarm ? ERROR : WARNING,
+							(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+							 errmsg("every slot of the shared hnsw graph cache is in use"),
+							 errhint("Increase vecpersist.cache_max_graphs and restart the server.  Until then this session searches a private copy of the graph of index \"%s\".",
+									 RelationGetRelationName(index))));
+				}
+				return false;
+			case VP_ACQUIRE_ABSENT:
+				elog(ERROR, "unexpected result of a graph cache lookup");
+		}
+
+		switch (CatchUpShared(index, slot, incarnation, meta))
+		{
+			case VP_SHARED_CURRENT:
+				if (!prewarm)
+					pg_atomic_fetch_add_u64(&slot->searches, 1);
+				ref->slot = slot;
+				ref->incarnation = incarnation;
+				ref->graph = VpCacheGraph(slot);
+				ref->locked = true;
+				return true;
+			case VP_SHARED_REBUILD:
+				/* the pin goes with the slot into our rebuild */
+				if (VpCacheStartRebuild(slot, incarnation))
+				{
+					if (!BuildShared(index, slot, prewarm, false))
+						return false;
+					VpCacheRelease(slot);
+				}
+				break;
+			case VP_SHARED_GONE:
+				VpCacheRelease(slot);
+				break;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Entry points
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Open the graph of an index for searching, current with its pages, built
+ * from them on first use.  ref->graph is NULL while the index has never
+ * held a vector.  The graph may be used until VpGraphUnlock; between
+ * windows of one scan, VpGraphRelock gets it back (or says it changed).
+ * VpGraphClose ends the use.  prewarm: only build, and error out (rather
+ * than fall back to a private copy) when the shared cache has no room.
+ */
+void
+VpGraphOpen(Relation index, VpGraphRef *ref, bool prewarm)
 {
 	VpMetaPageData meta;
-	VpCachedGraph *entry;
-	VpGraphHandle handle;
+	VpPrivateGraph *entry;
 
+	memset(ref, 0, sizeof(VpGraphRef));
+	ref->interrupt_check = GraphInterruptCheck;
 	VpReadMeta(index, &meta);
-	entry = LookupEntry(RelationGetRelid(index), true);
-	CatchUp(index, entry, &meta, false);
 
-	handle.graph = entry->graph;
-	handle.interrupt_check = GraphInterruptCheck;
-	handle.generation = entry->generation;
-	return handle;
+	if (VpCacheAvailable())
+	{
+		entry = LookupPrivate(RelationGetRelid(index), false);
+
+		/* a private copy kept for lack of room serves until it is stale */
+		if (prewarm || entry == NULL || !entry->valid || !entry->fallback ||
+			CompareMark(index, &entry->mark, entry->graph, &meta) ==
+			VP_CATCHUP_REBUILD)
+		{
+			if (OpenShared(index, &meta, ref, prewarm))
+				return;
+		}
+	}
+	else
+	{
+		if (prewarm)
+			VpRequireCache();
+		if (!no_preload_noticed)
+		{
+			no_preload_noticed = true;
+			ereport(NOTICE,
+					(errmsg("vecpersist is not in shared_preload_libraries, so each session builds its own copy of an hnsw graph"),
+					 errhint("Add vecpersist to shared_preload_libraries and restart the server to share one graph per index among all sessions.")));
+		}
+	}
+
+	entry = LookupPrivate(RelationGetRelid(index), true);
+	CatchUpPrivate(index, entry, &meta);
+	ref->slot = NULL;
+	ref->incarnation = entry->generation;
+	ref->indexoid = RelationGetRelid(index);
+	ref->graph = entry->graph;
+	ref->locked = false;
 }
 
 /*
- * Build the graph of a freshly written index (CREATE INDEX, REINDEX) so
- * that its first query is already fast; reports progress.
+ * Get an opened graph back for the next search window.  Returns false if
+ * it was replaced or dropped since (its node ids mean nothing now).
+ */
+bool
+VpGraphRelock(VpGraphRef *ref)
+{
+	Assert(!ref->locked);
+	if (ref->slot != NULL)
+	{
+		LWLockAcquire(ref->slot->lock, LW_SHARED);
+		if (ref->slot->incarnation != ref->incarnation)
+		{
+			LWLockRelease(ref->slot->lock);
+			ref->graph = NULL;
+			return false;
+		}
+		ref->graph = VpCacheGraph(ref->slot);
+		ref->locked = true;
+		return true;
+	}
+	else
+	{
+		VpPrivateGraph *entry = LookupPrivate(ref->indexoid, false);
+
+		if (entry == NULL || !entry->valid ||
+			entry->generation != ref->incarnation)
+		{
+			ref->graph = NULL;
+			return false;
+		}
+		ref->graph = entry->graph;
+		return true;
+	}
+}
+
+/*
+ * Let go of the graph between search windows (the LWLock of a shared
+ * graph is never held across amgettuple calls).
+ */
+void
+VpGraphUnlock(VpGraphRef *ref)
+{
+	if (ref->locked)
+		LWLockRelease(ref->slot->lock);
+	ref->locked = false;
+	ref->graph = NULL;
+}
+
+/*
+ * End the use of a graph opened with VpGraphOpen.
+ */
+void
+VpGraphClose(VpGraphRef *ref)
+{
+	VpGraphUnlock(ref);
+	if (ref->slot != NULL)
+		VpCacheRelease(ref->slot);
+	ref->slot = NULL;
+}
+
+/*
+ * Build the graph of a freshly written index (CREATE INDEX, REINDEX,
+ * TRUNCATE) so that its first query is already fast; reports progress.
+ * It goes into the shared cache when that has room.
  */
 void
 VpBuildGraphFromPages(Relation index)
 {
-	VpCachedGraph *entry;
+	VpPrivateGraph *entry;
 
-	entry = LookupEntry(RelationGetRelid(index), true);
-	RebuildGraph(index, entry, true);
+	if (VpCacheAvailable())
+	{
+		VpCacheSlot *slot;
+		uint64		incarnation;
+
+		/* new storage: a new entry, with its own counters */
+		VpCacheEvict(MyDatabaseId, RelationGetRelid(index));
+		for (;;)
+		{
+			VpAcquireResult result = VpCacheAcquire(RelationGetRelid(index),
+													true, &slot, &incarnation);
+
+			if (result == VP_ACQUIRE_READY &&
+				!VpCacheStartRebuild(slot, incarnation))
+				continue;
+			if (result == VP_ACQUIRE_NO_SLOT)
+				break;
+			/* the slot is ours to build (our pin, if any, went with it) */
+			if (BuildShared(index, slot, false, true))
+				VpCacheRelease(slot);
+			return;
+		}
+	}
+
+	entry = LookupPrivate(RelationGetRelid(index), true);
+	BuildPrivate(index, entry, true);
+	LogBuild(index, entry->graph, entry->build_ms, false);
 }
 
 /*
- * After an insert: if this backend holds a valid graph of the index,
- * absorb the new items now (cheap: only the chain's tail is read).
+ * After an insert: if a graph of the index is cached (shared, or private to
+ * this backend), absorb the new items now (only the chain's tail is read).
+ * Never builds one.
  */
 void
 VpCatchUpIfCached(Relation index)
 {
 	VpMetaPageData meta;
-	VpCachedGraph *entry = LookupEntry(RelationGetRelid(index), false);
+	VpPrivateGraph *entry = LookupPrivate(RelationGetRelid(index), false);
 
-	if (entry == NULL || !entry->valid)
+	if (entry != NULL && entry->valid)
+	{
+		VpReadMeta(index, &meta);
+		CatchUpPrivate(index, entry, &meta);
 		return;
-	VpReadMeta(index, &meta);
-	CatchUp(index, entry, &meta, false);
+	}
+	if (VpCacheAvailable())
+	{
+		VpCacheSlot *slot;
+		uint64		incarnation;
+
+		if (VpCacheAcquire(RelationGetRelid(index), false, &slot,
+						   &incarnation) != VP_ACQUIRE_READY)
+			return;
+		VpReadMeta(index, &meta);
+		if (CatchUpShared(index, slot, incarnation, &meta) == VP_SHARED_CURRENT)
+			LWLockRelease(slot->lock);
+		VpCacheRelease(slot);
+	}
 }

@@ -9,9 +9,10 @@
  * and the executor still asks (a WHERE clause rejected rows), an iterative
  * scan (vecpersist.iterative_scan) continues the same search for the next
  * ef_search rows, until vecpersist.max_scan_tuples nodes were visited.
- * The search state lives in the scan; no pointer into the graph is held
- * between calls, and a graph rebuilt in between (its node ids renumbered)
- * ends the scan.
+ * The search state lives in the scan.  The graph (shared by all backends
+ * when the cache is preloaded) is held locked only while one window is
+ * searched, never across amgettuple calls; a graph rebuilt or evicted in
+ * between (its node ids mean nothing now) ends the scan.
  *
  * IDENTIFICATION
  *	  src/vpscan.c
@@ -32,7 +33,7 @@ typedef struct VpScanOpaqueData
 	bool		started;		/* search begun for this rescan */
 	bool		exhausted;		/* nothing more to return */
 	VpGraphIter *iter;			/* the resumable search */
-	uint64		generation;		/* of the graph iter belongs to */
+	VpGraphRef	ref;			/* the graph iter belongs to, once started */
 	VpSearchHit *hits;			/* ef_search entries */
 	ItemPointerData *tids;		/* heap TIDs of the current window */
 	int			ef;
@@ -76,6 +77,8 @@ vprescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	(void) nkeys;
 	(void) norderbys;
 
+	if (so->started)
+		VpGraphClose(&so->ref);
 	MemoryContextReset(so->cxt);
 	so->started = false;
 	so->exhausted = false;
@@ -123,7 +126,7 @@ static void
 NextWindow(IndexScanDesc scan)
 {
 	VpScanOpaque so = (VpScanOpaque) scan->opaque;
-	VpGraphHandle handle;
+	VpGraph    *graph;
 	int			i;
 
 	so->nresults = 0;
@@ -134,25 +137,24 @@ NextWindow(IndexScanDesc scan)
 		return;
 	}
 
-	handle = VpGetGraph(scan->indexRelation);
-	if (handle.graph == NULL || VpGraphCount(handle.graph) == 0 ||
-		(so->started && handle.generation != so->generation))
-	{
-		so->exhausted = true;
-		return;
-	}
-
 	if (!so->started)
 	{
 		VpAllocator allocator = VpMakeAllocator(so->cxt);
 
+		VpGraphOpen(scan->indexRelation, &so->ref, false);
 		so->started = true;
+		graph = so->ref.graph;
+		if (graph == NULL || VpGraphCount(graph) == 0)
+		{
+			VpGraphUnlock(&so->ref);
+			so->exhausted = true;
+			return;
+		}
 		so->ef = vp_ef_search;
 		so->hits = palloc(sizeof(VpSearchHit) * so->ef);
 		so->tids = palloc(sizeof(ItemPointerData) * so->ef);
-		so->generation = handle.generation;
-		so->iter = VpGraphIterCreate(&allocator, handle.graph,
-									 QueryVector(scan, VpGraphGetParams(handle.graph)),
+		so->iter = VpGraphIterCreate(&allocator, graph,
+									 QueryVector(scan, VpGraphGetParams(graph)),
 									 so->ef,
 									 vp_iterative_scan != VP_ITERATIVE_SCAN_RELAXED,
 									 vp_max_scan_tuples);
@@ -160,17 +162,23 @@ NextWindow(IndexScanDesc scan)
 			elog(ERROR, "could not start a search of hnsw index \"%s\"",
 				 RelationGetRelationName(scan->indexRelation));
 	}
+	else if (!VpGraphRelock(&so->ref))
+	{
+		so->exhausted = true;
+		return;
+	}
+	graph = so->ref.graph;
 
-	so->nresults = VpGraphIterNext(so->iter, handle.graph, so->hits,
-								   handle.interrupt_check);
+	so->nresults = VpGraphIterNext(so->iter, graph, so->hits,
+								   so->ref.interrupt_check);
+	for (i = 0; i < so->nresults; i++)
+		VpLabelToTid(VpGraphLabel(graph, so->hits[i].node), &so->tids[i]);
+	VpGraphUnlock(&so->ref);
 	if (so->nresults <= 0)
 	{
 		so->nresults = 0;
 		so->exhausted = true;
 	}
-	for (i = 0; i < so->nresults; i++)
-		VpLabelToTid(VpGraphLabel(handle.graph, so->hits[i].node),
-					 &so->tids[i]);
 }
 
 /*
@@ -215,6 +223,8 @@ vpendscan(IndexScanDesc scan)
 {
 	VpScanOpaque so = (VpScanOpaque) scan->opaque;
 
+	if (so->started)
+		VpGraphClose(&so->ref);
 	MemoryContextDelete(so->cxt);
 	pfree(so);
 	scan->opaque = NULL;
