@@ -30,10 +30,10 @@
  * every backend keeps private graphs.
  *
  * Shared graphs are searched under their slot's lock in shared mode, for
- * one search window at a time; catching up reads the pages first, with no
- * lock of ours held, and then applies each item under the lock in
- * exclusive mode, so a writer stalls searches for one graph insert at a
- * time.  Chain walks take the chain lock (VP_CHAIN_LOCK_BLKNO) in share
+ * one search window at a time.  Catching up reads the pages first, with no
+ * lock of ours held, and then applies each item under the slot's writer
+ * lock; the graph module lets one writer insert while others search, so
+ * searches wait only while a region is replaced (the graph grows).  Chain walks take the chain lock (VP_CHAIN_LOCK_BLKNO) in share
  * mode so VACUUM cannot recycle pages under them.
  *
  * IDENTIFICATION
@@ -48,6 +48,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
+#include "storage/spin.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
@@ -736,49 +737,77 @@ ReadBatch(VpChainReader reader, int dims, VpPendingItem *items, bool *done)
 }
 
 /*
- * Insert one read-ahead item into a shared graph unless another backend
- * already did, under the slot's lock in exclusive mode.  Returns false if
- * the graph was replaced meanwhile or could not grow.
+ * Insert a vector into a shared graph.  The caller holds the writer lock
+ * and the slot's lock in shared mode, which it holds again on return
+ * (readers go on searching while we insert).  Growing the region needs the
+ * slot's lock exclusively.  Returns false if the graph was replaced
+ * meanwhile or could not grow (it is then dropped; the next use rebuilds
+ * it or falls back to a private copy).
+ */
+static bool
+InsertShared(VpCacheSlot *slot, uint64 incarnation, const VpPendingItem *item)
+{
+	ItemPointerData tid = item->heap_tid;
+
+	for (;;)
+	{
+		VpGraph    *graph = VpCacheGraph(slot);
+		VpNodeId	node;
+		bool		grown;
+
+		switch (VpGraphInsert(graph, InsertScratch(graph), item->vector,
+							  TidToLabel(&tid), item->key, &node))
+		{
+			case VP_GRAPH_INSERTED:
+				slot->nodes = VpGraphCount(graph);
+				slot->absorbed++;
+				return true;
+			case VP_GRAPH_INVALID:
+				elog(ERROR, "could not insert into the shared hnsw graph");
+				break;
+			case VP_GRAPH_FULL:
+				break;
+		}
+
+		LWLockRelease(slot->lock);
+		LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+		grown = slot->incarnation == incarnation && VpCacheGrow(slot);
+		if (!grown && slot->incarnation == incarnation)
+			VpCacheDropGraph(slot);
+		LWLockRelease(slot->lock);
+		LWLockAcquire(slot->lock, LW_SHARED);
+		if (!grown || slot->incarnation != incarnation)
+			return false;
+	}
+}
+
+/*
+ * Absorb one read-ahead item into a shared graph unless another backend
+ * already did.  Returns false if the graph was replaced meanwhile or could
+ * not grow.
  */
 static bool
 ApplyShared(VpCacheSlot *slot, uint64 incarnation, const VpPendingItem *item)
 {
 	bool		ok = true;
 
-	LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+	LWLockAcquire(slot->writer_lock, LW_EXCLUSIVE);
+	LWLockAcquire(slot->lock, LW_SHARED);
 	if (slot->incarnation != incarnation)
 		ok = false;
 	else if (item->key > VpGraphMarkKey(&slot->mark))
 	{
 		if (item->vector != NULL)
-		{
-			VpGraph    *graph = VpCacheGraph(slot);
-			VpNodeId	node;
-			ItemPointerData tid = item->heap_tid;
-
-			while (VpGraphInsert(graph, InsertScratch(graph), item->vector,
-								 TidToLabel(&tid), item->key,
-								 &node) == VP_GRAPH_FULL)
-			{
-				if (!VpCacheGrow(slot))
-				{
-					/* no room to grow: let the next use rebuild or fall back */
-					VpCacheDropGraph(slot);
-					ok = false;
-					break;
-				}
-				graph = VpCacheGraph(slot);
-			}
-			if (ok)
-			{
-				slot->nodes = VpGraphCount(graph);
-				slot->absorbed++;
-			}
-		}
+			ok = InsertShared(slot, incarnation, item);
 		if (ok)
+		{
+			SpinLockAcquire(&slot->mark_mutex);
 			AdvanceMark(&slot->mark, item->key, item->block, item->offnum);
+			SpinLockRelease(&slot->mark_mutex);
+		}
 	}
 	LWLockRelease(slot->lock);
+	LWLockRelease(slot->writer_lock);
 	return ok;
 }
 
@@ -833,13 +862,17 @@ AbsorbShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
 
 	if (result == VP_SHARED_CURRENT)
 	{
-		LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+		LWLockAcquire(slot->writer_lock, LW_EXCLUSIVE);
 		if (slot->incarnation == incarnation)
+		{
+			SpinLockAcquire(&slot->mark_mutex);
 			slot->mark.items_seen = Max(slot->mark.items_seen,
 										meta->items_appended);
+			SpinLockRelease(&slot->mark_mutex);
+		}
 		else
 			result = VP_SHARED_GONE;
-		LWLockRelease(slot->lock);
+		LWLockRelease(slot->writer_lock);
 	}
 	return result;
 }
@@ -857,7 +890,8 @@ ApplyDeletionsShared(Relation index, VpCacheSlot *slot, uint64 incarnation)
 	uint64	   *keys = CollectLiveKeys(index, &nkeys, &max_key, &epoch);
 	VpSharedCatchUp result = VP_SHARED_CURRENT;
 
-	LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+	LWLockAcquire(slot->writer_lock, LW_EXCLUSIVE);
+	LWLockAcquire(slot->lock, LW_SHARED);
 	if (slot->incarnation != incarnation)
 		result = VP_SHARED_GONE;
 	else if (epoch > slot->mark.vacuum_epoch)
@@ -866,10 +900,13 @@ ApplyDeletionsShared(Relation index, VpCacheSlot *slot, uint64 incarnation)
 
 		MarkDeadByKeys(graph, keys, nkeys, max_key);
 		slot->dead_nodes = VpGraphDeletedCount(graph);
+		SpinLockAcquire(&slot->mark_mutex);
 		slot->mark.vacuum_epoch = epoch;
+		SpinLockRelease(&slot->mark_mutex);
 		slot->deletion_passes++;
 	}
 	LWLockRelease(slot->lock);
+	LWLockRelease(slot->writer_lock);
 	pfree(keys);
 	return result;
 }
@@ -895,7 +932,9 @@ CatchUpShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
 			LWLockRelease(slot->lock);
 			return VP_SHARED_GONE;
 		}
+		SpinLockAcquire(&slot->mark_mutex);
 		mark = slot->mark;
+		SpinLockRelease(&slot->mark_mutex);
 		action = CompareMark(index, &mark, VpCacheGraph(slot), meta);
 		if (action == VP_CATCHUP_NONE)
 			return VP_SHARED_CURRENT;

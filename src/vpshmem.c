@@ -118,7 +118,7 @@ VpShmemRequest(void)
 #endif
 	RequestAddinShmemSpace(DirectorySize());
 	RequestAddinShmemSpace(AreaSize());
-	RequestNamedLWLockTranche("vecpersist", 1 + vp_cache_max_graphs);
+	RequestNamedLWLockTranche("vecpersist", 1 + 2 * vp_cache_max_graphs);
 }
 
 /*
@@ -158,7 +158,9 @@ VpShmemStartup(void)
 			VpCacheSlot *slot = &cache->slots[i];
 
 			slot->state = VP_SLOT_FREE;
-			slot->lock = &locks[1 + i].lock;
+			slot->lock = &locks[1 + 2 * i].lock;
+			slot->writer_lock = &locks[2 + 2 * i].lock;
+			SpinLockInit(&slot->mark_mutex);
 			slot->region = InvalidDsaPointer;
 			ConditionVariableInit(&slot->cv);
 			pg_atomic_init_u64(&slot->searches, 0);
@@ -741,7 +743,7 @@ VpCacheGraph(VpCacheSlot *slot)
 }
 
 /*
- * Double a READY slot's graph capacity, evicting unused graphs if needed.
+ * Grow a READY slot's graph capacity, evicting unused graphs if needed.
  * The caller holds the slot's lock exclusively.  Node ids are kept, so the
  * incarnation does not change.  Returns false if there is no room.
  */
@@ -755,7 +757,8 @@ VpCacheGrow(VpCacheSlot *slot)
 
 	if (params.capacity >= PG_INT32_MAX / 2)
 		return false;
-	params.capacity *= 2;
+	/* a quarter more: shared memory is the scarce resource here */
+	params.capacity += Max(params.capacity / 4, 1024);
 	bytes = VpGraphRegionSize(&params);
 	if (bytes == 0)
 		return false;

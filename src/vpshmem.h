@@ -5,11 +5,16 @@
  *	  the main shared memory segment.
  *
  * A slot is keyed by database and index OID.  Its identity and life cycle
- * (state, builder, pins, incarnation) are protected by the directory lock;
- * its graph, watermark and counters by the slot's own lock, which searches
- * take in shared mode for one search window and writers in exclusive mode
- * for one change.  Lock order: a slot lock before the directory lock; with
- * the directory lock held, slot locks are only tried (conditional).
+ * (state, builder, pins, incarnation) are protected by the directory lock.
+ * Its graph region is protected by the slot's lock: searches hold it in
+ * shared mode for one search window, and so do writers, because the graph
+ * module lets one writer insert while others search (see vpgraph.c);
+ * writers are serialised by the slot's writer lock.  Only replacing or
+ * freeing the region (growth, rebuild, eviction, drop) takes the slot's
+ * lock exclusively.  The watermark is written under the writer lock and
+ * read or written under the spinlock mark_mutex.  Lock order: writer lock,
+ * slot lock, directory lock; with the directory lock held, slot locks are
+ * only tried (conditional).
  *
  * IDENTIFICATION
  *	  src/vpshmem.h
@@ -25,6 +30,7 @@
 #include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 #include "storage/off.h"
+#include "storage/spin.h"
 #include "utils/dsa.h"
 
 #include "vpgraph.h"
@@ -64,8 +70,10 @@ typedef struct VpCacheSlot
 	uint64		incarnation;	/* bumped whenever the graph is replaced */
 	ConditionVariable cv;		/* broadcast when a build ends */
 
-	/* the graph and what it reflects: the slot's lock */
+	/* the graph and what it reflects (see above) */
 	LWLock	   *lock;
+	LWLock	   *writer_lock;
+	slock_t		mark_mutex;
 	dsa_pointer region;			/* InvalidDsaPointer: no graph (no vector) */
 	size_t		region_bytes;
 	VpGraphMark mark;
