@@ -9,8 +9,9 @@
  * new, nobody else can see it), then WAL-logs all pages at once with
  * log_newpage_range.  It then builds the in-memory graph by reading the
  * pages back with the same code that rebuilds a graph after a restart, so
- * there is one way to turn pages into a graph and the first query after
- * CREATE INDEX is already fast in this backend.
+ * there is one way to turn pages into a graph; with the shared cache the
+ * graph lands there, so the first query after CREATE INDEX, in any
+ * session, is already fast.
  *
  * IDENTIFICATION
  *	  src/vpbuild.c

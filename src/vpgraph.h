@@ -6,8 +6,8 @@
  * The graph is a cache of the vectors stored in the index pages.  It lives
  * in one caller-provided memory region and refers to nodes only by int32
  * ids and to memory only by offsets from the region's start, never by raw
- * pointers, so the same region can later be placed in shared memory and
- * mapped by every backend at its own address.
+ * pointers, so the same region can be copied into shared memory and
+ * mapped by every backend at its own address (vpshmem.c).
  *
  * No PostgreSQL headers: this module is unit-tested, fuzzed and
  * benchmarked on its own (test/unit).  Memory for per-searcher scratch

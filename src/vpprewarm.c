@@ -204,16 +204,14 @@ ItemDatabase(const char *item)
 }
 
 /*
- * Install the GUC and, when something is to be prewarmed, register the
- * launcher.  Called by _PG_init under shared_preload_libraries.
+ * Define the GUC (always, like the cache's) and, under
+ * shared_preload_libraries when something is to be prewarmed, register
+ * the launcher.  Called by _PG_init.
  */
 void
 VpPrewarmInit(void)
 {
 	BackgroundWorker worker;
-
-	if (!process_shared_preload_libraries_in_progress)
-		return;
 
 	DefineCustomStringVariable("vecpersist.prewarm",
 							   "Lists the hnsw indexes whose graphs are built at server start.",
@@ -225,7 +223,8 @@ VpPrewarmInit(void)
 							   0,
 							   NULL, NULL, NULL);
 
-	if (vp_prewarm == NULL || vp_prewarm[0] == '\0')
+	if (!process_shared_preload_libraries_in_progress ||
+		vp_prewarm == NULL || vp_prewarm[0] == '\0')
 		return;
 
 	memset(&worker, 0, sizeof(worker));
@@ -365,7 +364,8 @@ IndexesToPrewarm(const char *dbname)
 			ret = SPI_execute("SELECT c.oid FROM pg_catalog.pg_class c "
 							  "JOIN pg_catalog.pg_am a ON a.oid = c.relam "
 							  "JOIN pg_catalog.pg_proc p ON p.oid = a.amhandler "
-							  "WHERE c.relkind = 'i' "
+							  "JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid "
+							  "WHERE c.relkind = 'i' AND i.indisvalid "
 							  "AND p.proname = 'vecpersist_hnsw_handler' "
 							  "ORDER BY c.oid", true, 0);
 		else

@@ -92,17 +92,16 @@ vprescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 /*
  * The query as dims floats.  A NULL query or (for cosine) a zero query
  * orders every row equally, so any direction will do: use the first axis.
+ * vec is the query already detoasted (NULL for a NULL query), so that no
+ * TOAST access happens while the graph is locked.
  */
 static const float *
-QueryVector(IndexScanDesc scan, const VpGraphParams *params)
+QueryVector(const Vector *vec, const VpGraphParams *params)
 {
-	ScanKey		key = scan->orderByData;
 	float	   *axis;
 
-	if (!(key->sk_flags & SK_ISNULL))
+	if (vec != NULL)
 	{
-		Vector	   *vec = DatumGetVector(key->sk_argument);
-
 		if (vec->dim != params->dims)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -140,7 +139,11 @@ NextWindow(IndexScanDesc scan)
 	if (!so->started)
 	{
 		VpAllocator allocator = VpMakeAllocator(so->cxt);
+		ScanKey		key = scan->orderByData;
+		Vector	   *query = NULL;
 
+		if (!(key->sk_flags & SK_ISNULL))
+			query = DatumGetVector(key->sk_argument);
 		VpGraphOpen(scan->indexRelation, &so->ref, false);
 		so->started = true;
 		graph = so->ref.graph;
@@ -154,7 +157,7 @@ NextWindow(IndexScanDesc scan)
 		so->hits = palloc(sizeof(VpSearchHit) * so->ef);
 		so->tids = palloc(sizeof(ItemPointerData) * so->ef);
 		so->iter = VpGraphIterCreate(&allocator, graph,
-									 QueryVector(scan, VpGraphGetParams(graph)),
+									 QueryVector(query, VpGraphGetParams(graph)),
 									 so->ef,
 									 vp_iterative_scan != VP_ITERATIVE_SCAN_RELAXED,
 									 vp_max_scan_tuples);

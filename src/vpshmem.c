@@ -300,8 +300,9 @@ VpObjectAccess(ObjectAccessType access, Oid classId, Oid objectId,
 }
 
 /*
- * Called by _PG_init.  Under shared_preload_libraries, define the cache's
- * GUCs and install the shared memory hooks; always install the drop hook.
+ * Called by _PG_init: the drop hook, the transaction callback and the
+ * cache's GUCs always; the shared memory hooks under
+ * shared_preload_libraries.
  */
 void
 VpShmemInit(void)
@@ -310,9 +311,10 @@ VpShmemInit(void)
 	object_access_hook = VpObjectAccess;
 	RegisterXactCallback(VpCacheXactCallback, NULL);
 
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-
+	/*
+	 * Defined even when not preloaded (they then do nothing), so that
+	 * settings left in postgresql.conf do not warn in every session.
+	 */
 	DefineCustomIntVariable("vecpersist.cache_size",
 							"Sets the shared memory reserved for cached hnsw graphs.",
 							"Graphs that do not fit are searched from a private copy per session.",
@@ -329,6 +331,9 @@ VpShmemInit(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 
 #if VP_HAVE_SHMEM_REQUEST_HOOK
 	prev_shmem_request_hook = shmem_request_hook;
@@ -776,7 +781,13 @@ VpCacheGrow(VpCacheSlot *slot)
 										 bytes - VP_REGION_ALIGN, &params);
 
 		if (bigger == NULL || VpGraphCopy(bigger, old) != 0)
+		{
+			LWLockAcquire(cache->lock, LW_EXCLUSIVE);
+			dsa_free(cache_area, region);
+			cache->used_bytes -= bytes;
+			LWLockRelease(cache->lock);
 			elog(ERROR, "could not copy an hnsw graph into a larger region");
+		}
 	}
 
 	LWLockAcquire(cache->lock, LW_EXCLUSIVE);
