@@ -9,10 +9,15 @@
 # unprivileged user (postgres when run as root): initdb, start a server on a
 # free port of 127.0.0.1 (and a Unix socket in the temporary directory) with
 # shared_preload_libraries = 'vecpersist', load 20,000 clustered 64-dim
-# vectors, build an hnsw index, run k-NN queries, measure recall@10 against an
-# exact scan, restart the server and query again (the graph is rebuilt from
-# the index pages).  The server is stopped and the directory removed on exit,
-# whatever happens; set KEEP=1 to keep the directory (with the server log).
+# vectors, build an hnsw index (its graph goes into the shared graph cache:
+# the vecpersist_cache view, vecpersist_cache_stats()), run k-NN queries,
+# measure recall@10 against an exact scan, then set vecpersist.prewarm and
+# restart the server: the prewarm worker rebuilds the graph from the index
+# pages before any query (waited for, at most 60 s), its build time is read
+# from the view and the server log, and the first queries after the restart,
+# in two sessions, use that one graph.  The server is stopped and the
+# directory removed on exit, whatever happens; set KEEP=1 to keep the
+# directory (with the server log).
 #
 # Environment: PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config).
 
@@ -89,6 +94,12 @@ psql_demo() {
 		-U postgres -d postgres
 }
 
+# One value from one query (empty if the query fails)
+psql_value() {
+	as_user "$BINDIR/psql" -X -q -t -A -h "$DIR" -p "$PORT" -U postgres \
+		-d postgres -c "$1" 2>/dev/null || true
+}
+
 psql_demo <<'SQL'
 \pset footer off
 \echo
@@ -124,6 +135,16 @@ SELECT count(*) AS rows, pg_size_pretty(pg_table_size('items')) AS table_size FR
 CREATE INDEX items_v_idx ON items USING hnsw (v vector_l2_ops);
 \timing off
 SELECT pg_size_pretty(pg_relation_size('items_v_idx')) AS index_size;
+
+\echo
+\echo '==== The shared graph cache: CREATE INDEX built the graph into it'
+SELECT index, state, nodes, bytes, builds, round(build_ms) AS build_ms, searches
+FROM vecpersist_cache;
+SELECT bytes / nodes AS bytes_per_node FROM vecpersist_cache
+WHERE index = 'items_v_idx'::regclass;
+SELECT pg_size_pretty(budget_bytes) AS budget, pg_size_pretty(used_bytes) AS used,
+       graphs, max_graphs, evictions, fallbacks
+FROM vecpersist_cache_stats();
 
 SELECT v AS q FROM queries WHERE qid = 1 \gset
 \echo
@@ -166,18 +187,64 @@ SELECT round(avg(cardinality(ARRAY(SELECT unnest(t.ids) INTERSECT SELECT unnest(
 FROM truth t JOIN queries q USING (qid);
 SQL
 
-say "Restarting the server: the in-memory graph is gone, the index pages are not"
+say "Setting vecpersist.prewarm = 'postgres' and restarting the server"
+echo "The graph in shared memory is lost; the index pages are not.  At start, a"
+echo "prewarm worker rebuilds the graph of every hnsw index of database postgres."
+echo "vecpersist.prewarm = 'postgres'" >>"$DATA/postgresql.conf"
+LOGPOS=$(stat -c %s "$DIR/server.log")
 as_user "$BINDIR/pg_ctl" -D "$DATA" -l "$DIR/server.log" -m fast -w restart >/dev/null
+T_UP=$(date +%s%N)
+
+say "Waiting (at most 60 s) until vecpersist_cache shows the graph ready"
+STATE=
+DEADLINE=$((SECONDS + 60))
+while [ "$SECONDS" -lt "$DEADLINE" ]; do
+	STATE=$(psql_value "SELECT state FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass")
+	[ "$STATE" = ready ] && break
+	sleep 0.1
+done
+if [ "$STATE" = ready ]; then
+	echo "ready $(( ($(date +%s%N) - T_UP) / 1000000 )) ms after pg_ctl restart returned"
+else
+	echo "not ready after 60 s (state: ${STATE:-no entry}): the first query builds the graph"
+fi
+
+psql_demo <<'SQL'
+\pset footer off
+\echo '==== The graph the prewarm worker built (build_ms: the rebuild from the index pages)'
+SELECT index, state, nodes, bytes, builds, round(build_ms) AS build_ms, searches
+FROM vecpersist_cache;
+SQL
+
+say "The server log since the restart (grep 'hnsw graph')"
+tail -c +$((LOGPOS + 1)) "$DIR/server.log" | grep -A1 'hnsw graph' |
+	sed -e 's/^[0-9-]* [0-9:.]* [A-Z]* //' -e '/^--$/d' || true
 
 psql_demo <<'SQL'
 \pset footer off
 SELECT v AS q FROM queries WHERE qid = 1 \gset
-\echo '==== First query after restart (includes rebuilding the graph from the index pages)'
+\echo
+\echo '==== First query after the restart (the graph is already in shared memory)'
 \timing on
 SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
-\echo '==== Same query again (graph in memory)'
+\echo '==== Same query again'
 SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
 \timing off
+SQL
+
+psql_demo <<'SQL'
+\pset footer off
+SELECT v AS q FROM queries WHERE qid = 1 \gset
+SELECT builds AS builds_before, searches AS searches_before
+FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass \gset
+\echo
+\echo '==== Another session: its first query searches the same graph (no rebuild)'
+\timing on
+SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
+\timing off
+SELECT :builds_before AS builds_before, builds AS builds_after,
+       :searches_before AS searches_before, searches AS searches_after
+FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass;
 \echo '==== recall@10 after restart, and agreement with the answers before it'
 SET enable_seqscan = off;
 SELECT round(avg(cardinality(ARRAY(SELECT unnest(t.ids) INTERSECT SELECT unnest(a.ids))) / 10.0), 3)
