@@ -34,6 +34,7 @@
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
+#include "storage/procsignal.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -251,6 +252,8 @@ vp_prewarm_launcher_main(Datum main_arg)
 	(void) main_arg;
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	/* the postmaster tells us with SIGUSR1 when a worker of ours exits */
+	pqsignal(SIGUSR1, procsignal_sigusr1_handler);
 	BackgroundWorkerUnblockSignals();
 
 	foreach(lc, PrewarmItems())
@@ -258,7 +261,6 @@ vp_prewarm_launcher_main(Datum main_arg)
 		char	   *dbname = ItemDatabase(lfirst(lc));
 		BackgroundWorker worker;
 		BackgroundWorkerHandle *handle;
-		pid_t		pid;
 
 		if (list_member(done, makeString(dbname)))
 			continue;
@@ -293,9 +295,7 @@ vp_prewarm_launcher_main(Datum main_arg)
 					 errhint("More background workers may be needed: max_worker_processes.")));
 			continue;
 		}
-		if (WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
-			continue;
-		WaitForBackgroundWorkerShutdown(handle);
+		(void) WaitForBackgroundWorkerShutdown(handle);
 	}
 }
 
