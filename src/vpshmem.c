@@ -163,6 +163,7 @@ VpShmemStartup(void)
 			SpinLockInit(&slot->mark_mutex);
 			slot->region = InvalidDsaPointer;
 			ConditionVariableInit(&slot->cv);
+			pg_atomic_init_u32(&slot->pins, 0);
 			pg_atomic_init_u64(&slot->searches, 0);
 			pg_atomic_init_u64(&slot->last_used, 0);
 		}
@@ -195,8 +196,8 @@ ReleaseBackendState(bool at_exit)
 	{
 		VpCacheSlot *slot = &cache->slots[i];
 
-		slot->pins -= local_pins[i];
-		Assert(slot->pins >= 0);
+		if (local_pins[i] > 0)
+			pg_atomic_fetch_sub_u32(&slot->pins, local_pins[i]);
 		local_pins[i] = 0;
 		if (slot->state == VP_SLOT_BUILDING && slot->builder_pid == MyProcPid)
 		{
@@ -416,7 +417,7 @@ EvictOneLocked(VpCacheSlot *except)
 			uint64		used;
 
 			if (slot == except || slot->state != VP_SLOT_READY ||
-				slot->pins > 0)
+				pg_atomic_read_u32(&slot->pins) > 0)
 				continue;
 			used = pg_atomic_read_u64(&slot->last_used);
 			if (used < oldest)
@@ -460,7 +461,8 @@ ClaimSlotLocked(void)
 		{
 			VpCacheSlot *slot = &cache->slots[i];
 
-			if (slot->state == VP_SLOT_FREE && slot->pins == 0)
+			if (slot->state == VP_SLOT_FREE &&
+				pg_atomic_read_u32(&slot->pins) == 0)
 				return slot;
 		}
 		if (!EvictOneLocked(NULL))
@@ -503,20 +505,21 @@ SlotIndex(VpCacheSlot *slot)
 static void
 PinLocked(VpCacheSlot *slot)
 {
-	slot->pins++;
+	pg_atomic_fetch_add_u32(&slot->pins, 1);
 	local_pins[SlotIndex(slot)]++;
 	local_held++;
 }
 
+/* Dropping a pin needs no lock: it only makes eviction more permissive */
 static void
-UnpinLocked(VpCacheSlot *slot)
+Unpin(VpCacheSlot *slot)
 {
 	int			i = SlotIndex(slot);
 
 	if (local_pins[i] > 0)
 	{
 		local_pins[i]--;
-		slot->pins--;
+		pg_atomic_fetch_sub_u32(&slot->pins, 1);
 		local_held--;
 	}
 }
@@ -538,6 +541,21 @@ VpCacheAcquire(Oid indexoid, bool build, VpCacheSlot **slot_out,
 	for (;;)
 	{
 		VpCacheSlot *slot;
+
+		/* the common case, a ready graph, needs only a shared lock */
+		LWLockAcquire(cache->lock, LW_SHARED);
+		slot = FindSlotLocked(MyDatabaseId, indexoid);
+		if (slot != NULL && slot->state == VP_SLOT_READY)
+		{
+			PinLocked(slot);
+			*slot_out = slot;
+			*incarnation = slot->incarnation;
+			LWLockRelease(cache->lock);
+			ConditionVariableCancelSleep();
+			pg_atomic_write_u64(&slot->last_used, GetCurrentTimestamp());
+			return VP_ACQUIRE_READY;
+		}
+		LWLockRelease(cache->lock);
 
 		LWLockAcquire(cache->lock, LW_EXCLUSIVE);
 		slot = FindSlotLocked(MyDatabaseId, indexoid);
@@ -602,9 +620,7 @@ VpCacheAcquire(Oid indexoid, bool build, VpCacheSlot **slot_out,
 void
 VpCacheRelease(VpCacheSlot *slot)
 {
-	LWLockAcquire(cache->lock, LW_EXCLUSIVE);
-	UnpinLocked(slot);
-	LWLockRelease(cache->lock);
+	Unpin(slot);
 }
 
 /*
@@ -628,7 +644,7 @@ VpCacheStartRebuild(VpCacheSlot *slot, uint64 incarnation)
 		local_held++;
 		ours = true;
 	}
-	UnpinLocked(slot);
+	Unpin(slot);
 	LWLockRelease(cache->lock);
 	LWLockRelease(slot->lock);
 	return ours;
@@ -931,7 +947,7 @@ vp_cache_entries(PG_FUNCTION_ARGS)
 		values[10] = Int64GetDatum((int64) pg_atomic_read_u64(&slot->searches));
 		values[11] = Int64GetDatum((int64) copy.absorbed);
 		values[12] = Int64GetDatum((int64) copy.deletion_passes);
-		values[13] = Int32GetDatum(copy.pins);
+		values[13] = Int32GetDatum((int32) pg_atomic_read_u32(&slot->pins));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

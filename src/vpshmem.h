@@ -5,7 +5,10 @@
  *	  the main shared memory segment.
  *
  * A slot is keyed by database and index OID.  Its identity and life cycle
- * (state, builder, pins, incarnation) are protected by the directory lock.
+ * (state, builder, incarnation) are protected by the directory lock; pins
+ * are atomic, taken under the directory lock in shared mode (so that an
+ * evictor holding it exclusively sees a stable count) and dropped without
+ * it.
  * Its graph region is protected by the slot's lock: searches hold it in
  * shared mode for one search window, and so do writers, because the graph
  * module lets one writer insert while others search (see vpgraph.c);
@@ -66,7 +69,7 @@ typedef struct VpCacheSlot
 	Oid			indexoid;
 	VpSlotState state;
 	int			builder_pid;
-	int			pins;			/* scans (and builders) using the graph */
+	pg_atomic_uint32 pins;		/* scans using the graph */
 	uint64		incarnation;	/* bumped whenever the graph is replaced */
 	ConditionVariable cv;		/* broadcast when a build ends */
 
