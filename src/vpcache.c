@@ -69,6 +69,7 @@
 typedef enum VpCatchUpAction
 {
 	VP_CATCHUP_NONE,
+	VP_CATCHUP_CREATE,			/* first vectors in an index that had none */
 	VP_CATCHUP_ABSORB,
 	VP_CATCHUP_DELETIONS,
 	VP_CATCHUP_REBUILD
@@ -196,11 +197,10 @@ CompareMark(Relation index, const VpGraphMark *mark, const VpGraph *graph,
 	int32		count;
 
 	if (mark->relfilenode != index->rd_node.relNode ||
-		mark->build_id != meta->build_id ||
-		(graph == NULL && meta->dims != 0))
+		mark->build_id != meta->build_id)
 		return VP_CATCHUP_REBUILD;
 	if (graph == NULL)
-		return VP_CATCHUP_NONE; /* still no vector in the index */
+		return meta->dims == 0 ? VP_CATCHUP_NONE : VP_CATCHUP_CREATE;
 	count = VpGraphCount(graph);
 	if (count >= VP_DEAD_REBUILD_MIN_NODES &&
 		VpGraphDeletedCount(graph) > count * VP_DEAD_REBUILD_FRACTION)
@@ -338,6 +338,23 @@ LogBuild(Relation index, const VpGraph *graph, double build_ms, bool shared)
 					   graph ? VpGraphCount(graph) : 0,
 					   graph ? VpGraphRegionBytes(graph) : (size_t) 0,
 					   shared ? "shared by all sessions" : "private to this session")));
+}
+
+/*
+ * Graph parameters for an index as its metapage describes it, with room
+ * for capacity nodes.
+ */
+static void
+GraphParamsFromMeta(const VpMetaPageData *meta, uint64 capacity,
+					VpGraphParams *params)
+{
+	memset(params, 0, sizeof(VpGraphParams));
+	params->dims = meta->dims;
+	params->m = meta->m;
+	params->ef_construction = meta->ef_construction;
+	params->metric = (VpMetric) meta->metric;
+	params->capacity = (int32) Min(Max(capacity, 1024), (uint64) PG_INT32_MAX / 4);
+	params->seed = meta->build_id;
 }
 
 /* ------------------------------------------------------------------------
@@ -481,14 +498,7 @@ BuildPrivate(Relation index, VpPrivateGraph *entry, bool report_progress)
 	/* an index that never held a vector has no dimensions, so no graph */
 	if (meta.dims != 0)
 	{
-		memset(&params, 0, sizeof(params));
-		params.dims = meta.dims;
-		params.m = meta.m;
-		params.ef_construction = meta.ef_construction;
-		params.metric = (VpMetric) meta.metric;
-		params.capacity = (int32) Min(Max(live + live / 8 + 64, 1024),
-									  (uint64) PG_INT32_MAX / 4);
-		params.seed = meta.build_id;
+		GraphParamsFromMeta(&meta, live + live / 8 + 64, &params);
 		entry->graph = AllocGraph(entry, &params, &entry->region_raw);
 
 		if (BlockNumberIsValid(meta.head_block))
@@ -519,6 +529,14 @@ CatchUpPrivate(Relation index, VpPrivateGraph *entry,
 
 		if (action == VP_CATCHUP_NONE)
 			return;
+		if (action == VP_CATCHUP_CREATE)
+		{
+			VpGraphParams params;
+
+			GraphParamsFromMeta(meta, 0, &params);
+			entry->graph = AllocGraph(entry, &params, &entry->region_raw);
+			continue;
+		}
 		if (action == VP_CATCHUP_REBUILD)
 		{
 			BuildPrivate(index, entry, false);
@@ -912,6 +930,35 @@ ApplyDeletionsShared(Relation index, VpCacheSlot *slot, uint64 incarnation)
 }
 
 /*
+ * Give a shared entry of an index that had no vector an empty graph (the
+ * items are absorbed next).
+ */
+static VpSharedCatchUp
+CreateShared(VpCacheSlot *slot, uint64 incarnation, const VpMetaPageData *meta)
+{
+	VpSharedCatchUp result = VP_SHARED_CURRENT;
+
+	LWLockAcquire(slot->writer_lock, LW_EXCLUSIVE);
+	LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+	if (slot->incarnation != incarnation)
+		result = VP_SHARED_GONE;
+	else if (VpCacheGraph(slot) == NULL)
+	{
+		VpGraphParams params;
+
+		GraphParamsFromMeta(meta, 0, &params);
+		if (!VpCacheInitGraph(slot, &params))
+		{
+			VpCacheDropGraph(slot);
+			result = VP_SHARED_GONE;
+		}
+	}
+	LWLockRelease(slot->lock);
+	LWLockRelease(slot->writer_lock);
+	return result;
+}
+
+/*
  * Bring a pinned shared graph up to the metapage.  On VP_SHARED_CURRENT
  * the slot's lock is held in share mode.
  */
@@ -938,13 +985,15 @@ CatchUpShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
 		action = CompareMark(index, &mark, VpCacheGraph(slot), meta);
 		if (action == VP_CATCHUP_NONE)
 			return VP_SHARED_CURRENT;
-		if (action != VP_CATCHUP_REBUILD)
+		if (action == VP_CATCHUP_ABSORB || action == VP_CATCHUP_DELETIONS)
 			dims = VpGraphGetParams(VpCacheGraph(slot))->dims;
 		LWLockRelease(slot->lock);
 
 		if (action == VP_CATCHUP_REBUILD)
 			return VP_SHARED_REBUILD;
-		if (action == VP_CATCHUP_DELETIONS)
+		if (action == VP_CATCHUP_CREATE)
+			result = CreateShared(slot, incarnation, meta);
+		else if (action == VP_CATCHUP_DELETIONS)
 			result = ApplyDeletionsShared(index, slot, incarnation);
 		else
 			result = AbsorbShared(index, slot, incarnation, &mark, dims, meta);

@@ -205,14 +205,16 @@ ItemDatabase(const char *item)
 }
 
 /*
- * Define the GUC (always, like the cache's) and, under
- * shared_preload_libraries when something is to be prewarmed, register
- * the launcher.  Called by _PG_init.
+ * Under shared_preload_libraries, define the GUC and, when something is to
+ * be prewarmed, register the launcher.  Called by _PG_init.
  */
 void
 VpPrewarmInit(void)
 {
 	BackgroundWorker worker;
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 
 	DefineCustomStringVariable("vecpersist.prewarm",
 							   "Lists the hnsw indexes whose graphs are built at server start.",
@@ -224,8 +226,7 @@ VpPrewarmInit(void)
 							   0,
 							   NULL, NULL, NULL);
 
-	if (!process_shared_preload_libraries_in_progress ||
-		vp_prewarm == NULL || vp_prewarm[0] == '\0')
+	if (vp_prewarm == NULL || vp_prewarm[0] == '\0')
 		return;
 
 	memset(&worker, 0, sizeof(worker));

@@ -301,8 +301,8 @@ VpObjectAccess(ObjectAccessType access, Oid classId, Oid objectId,
 }
 
 /*
- * Called by _PG_init: the drop hook, the transaction callback and the
- * cache's GUCs always; the shared memory hooks under
+ * Called by _PG_init: the drop hook and the transaction callback always;
+ * the cache's GUCs and the shared memory hooks under
  * shared_preload_libraries.
  */
 void
@@ -312,10 +312,10 @@ VpShmemInit(void)
 	object_access_hook = VpObjectAccess;
 	RegisterXactCallback(VpCacheXactCallback, NULL);
 
-	/*
-	 * Defined even when not preloaded (they then do nothing), so that
-	 * settings left in postgresql.conf do not warn in every session.
-	 */
+	/* PGC_POSTMASTER variables can only be defined while preloading */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
 	DefineCustomIntVariable("vecpersist.cache_size",
 							"Sets the shared memory reserved for cached hnsw graphs.",
 							"Graphs that do not fit are searched from a private copy per session.",
@@ -332,9 +332,6 @@ VpShmemInit(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
-
-	if (!process_shared_preload_libraries_in_progress)
-		return;
 
 #if VP_HAVE_SHMEM_REQUEST_HOOK
 	prev_shmem_request_hook = shmem_request_hook;
@@ -812,6 +809,35 @@ VpCacheGrow(VpCacheSlot *slot)
 	slot->region = region;
 	slot->region_bytes = bytes;
 	LWLockRelease(cache->lock);
+	return true;
+}
+
+/*
+ * Give a READY slot without a graph (its index had no vector when it was
+ * built) an empty graph, so that inserts can go into it.  The caller holds
+ * the slot's lock exclusively.  Returns false if there is no room.
+ */
+bool
+VpCacheInitGraph(VpCacheSlot *slot, const VpGraphParams *params)
+{
+	size_t		bytes = VpGraphRegionSize(params);
+	dsa_pointer region;
+
+	if (bytes == 0)
+		return false;
+	bytes += VP_REGION_ALIGN;
+	LWLockAcquire(cache->lock, LW_EXCLUSIVE);
+	region = AllocateRegionLocked(bytes, slot);
+	if (region != InvalidDsaPointer)
+	{
+		slot->region = region;
+		slot->region_bytes = bytes;
+	}
+	LWLockRelease(cache->lock);
+	if (region == InvalidDsaPointer)
+		return false;
+	if (VpGraphInit(VpCacheGraph(slot), bytes - VP_REGION_ALIGN, params) == NULL)
+		elog(ERROR, "could not lay out an hnsw graph of %d nodes", params->capacity);
 	return true;
 }
 

@@ -121,6 +121,7 @@ extern bool VpCachePublish(VpCacheSlot *slot, const VpGraph *graph,
 extern void VpCacheAbandon(VpCacheSlot *slot);
 extern VpGraph *VpCacheGraph(VpCacheSlot *slot);
 extern bool VpCacheGrow(VpCacheSlot *slot);
+extern bool VpCacheInitGraph(VpCacheSlot *slot, const VpGraphParams *params);
 extern void VpCacheDropGraph(VpCacheSlot *slot);
 extern bool VpCacheEvict(Oid dbid, Oid indexoid);
 extern void VpCacheForgetAbortedBuild(VpCacheSlot *slot, uint64 incarnation);
