@@ -93,6 +93,9 @@ static object_access_hook_type prev_object_access_hook = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 #endif
 
+static void FreeSlotLocked(VpCacheSlot *slot);
+static void EndFailedBuildLocked(VpCacheSlot *slot);
+
 static Size
 DirectorySize(void)
 {
@@ -184,7 +187,7 @@ VpShmemStartup(void)
  * Release what this backend holds: pins, and builds it never finished.
  */
 static void
-ReleaseBackendState(bool at_exit)
+ReleaseBackendState(void)
 {
 	int			i;
 
@@ -199,25 +202,12 @@ ReleaseBackendState(bool at_exit)
 		if (local_pins[i] > 0)
 			pg_atomic_fetch_sub_u32(&slot->pins, local_pins[i]);
 		local_pins[i] = 0;
+		/* a build dropped half-way: a waiter takes over */
 		if (slot->state == VP_SLOT_BUILDING && slot->builder_pid == MyProcPid)
-		{
-			/* dropped half-way: a waiter takes over */
-			if (slot->region != InvalidDsaPointer && cache_area != NULL)
-			{
-				dsa_free(cache_area, slot->region);
-				cache->used_bytes -= slot->region_bytes;
-			}
-			slot->region = InvalidDsaPointer;
-			slot->region_bytes = 0;
-			slot->state = VP_SLOT_FREE;
-			slot->builder_pid = 0;
-			slot->incarnation++;
-			ConditionVariableBroadcast(&slot->cv);
-		}
+			EndFailedBuildLocked(slot);
 	}
 	LWLockRelease(cache->lock);
 	local_held = 0;
-	(void) at_exit;
 }
 
 static void
@@ -225,12 +215,13 @@ VpCacheExit(int code, Datum arg)
 {
 	(void) code;
 	(void) arg;
-	ReleaseBackendState(true);
+	ReleaseBackendState();
 }
 
 /*
- * Drop a READY slot's graph and free the slot.  The caller holds the
- * directory lock exclusively and the slot's lock exclusively.
+ * Drop a slot's graph and free the slot.  The caller holds the directory
+ * lock exclusively and either holds the slot's lock exclusively or is the
+ * slot's builder.
  */
 static void
 FreeSlotLocked(VpCacheSlot *slot)
@@ -249,6 +240,19 @@ FreeSlotLocked(VpCacheSlot *slot)
 }
 
 /*
+ * A build of ours ends without a graph: free the slot and wake the
+ * waiters, one of whom takes over.  The caller holds the directory lock
+ * exclusively.
+ */
+static void
+EndFailedBuildLocked(VpCacheSlot *slot)
+{
+	FreeSlotLocked(slot);
+	slot->builder_pid = 0;
+	ConditionVariableBroadcast(&slot->cv);
+}
+
+/*
  * Transaction end: let go of pins (a scan that errored out never ended),
  * and drop the graphs that an aborted transaction built.
  */
@@ -262,7 +266,7 @@ VpCacheXactCallback(XactEvent event, void *arg)
 		event != XACT_EVENT_PREPARE)
 		return;
 
-	ReleaseBackendState(false);
+	ReleaseBackendState();
 	if (event == XACT_EVENT_ABORT)
 	{
 		foreach(lc, own_builds)
@@ -675,11 +679,8 @@ VpCachePublish(VpCacheSlot *slot, const VpGraph *graph,
 			*needed = bytes;
 			*free_bytes = cache->budget - Min(cache->budget, cache->used_bytes);
 			cache->fallbacks++;
-			slot->state = VP_SLOT_FREE;
-			slot->builder_pid = 0;
-			slot->incarnation++;
+			EndFailedBuildLocked(slot);
 			local_held--;
-			ConditionVariableBroadcast(&slot->cv);
 			LWLockRelease(cache->lock);
 			return false;
 		}
@@ -739,10 +740,8 @@ VpCacheAbandon(VpCacheSlot *slot)
 	LWLockAcquire(cache->lock, LW_EXCLUSIVE);
 	if (slot->state == VP_SLOT_BUILDING && slot->builder_pid == MyProcPid)
 	{
-		FreeSlotLocked(slot);
-		slot->builder_pid = 0;
+		EndFailedBuildLocked(slot);
 		local_held--;
-		ConditionVariableBroadcast(&slot->cv);
 	}
 	LWLockRelease(cache->lock);
 }
