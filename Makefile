@@ -80,7 +80,7 @@ include $(PGXS)
 # UNIT_SANITIZE=1 builds them with AddressSanitizer and UBSan.
 # ---------------------------------------------------------------------------
 UNIT_CC ?= $(CC)
-UNIT_CFLAGS = -O2 -g -std=c99 -Wall -Wextra -Isrc
+UNIT_CFLAGS = -O2 -g -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Isrc -pthread
 ifdef UNIT_SANITIZE
 UNIT_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all

@@ -69,6 +69,9 @@
  *-------------------------------------------------------------------------
  */
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -121,6 +124,8 @@ struct VpGraph
 	uint32_t	pool_slots;		/* slots in the upper-level pool */
 	uint32_t	pool_used;		/* slots handed out */
 	int32_t		count;			/* nodes, incl. deleted; release-stored */
+	int32_t		staged;			/* nodes written, linked or not: == count
+								 * except during a bulk build */
 	int32_t		deleted_count;	/* nodes marked deleted */
 	VpNodeId	entry_point;	/* top-level node; release-stored */
 	uint64_t	rng_state;		/* splitmix64 state for levels */
@@ -152,6 +157,8 @@ struct VpGraphScratch
 	Candidate  *reselect;		/* a full list plus one, to re-select */
 	int32_t    *pruned;			/* indexes the heuristic passed over */
 	VpNodeId   *selected;		/* ids chosen by the heuristic */
+	int32_t    *own_links;		/* a new node's lists, copied (levels x
+								 * (1 + 2m)) */
 };
 
 /* Region layout for one set of parameters */
@@ -587,11 +594,15 @@ GreedyClosest(const VpGraph *graph, uint32_t *ndist, const float *q,
 		if (n > maxn)
 			n = maxn;
 		for (i = 0; i < n; i++)
-			if (links[1 + i] >= 0 && links[1 + i] < count)
-				PrefetchVector(graph, links[1 + i], 128);
+		{
+			VpNodeId	id = LoadAcquire(&links[1 + i]);
+
+			if (id >= 0 && id < count)
+				PrefetchVector(graph, id, 128);
+		}
 		for (i = 0; i < n; i++)
 		{
-			VpNodeId	id = links[1 + i];
+			VpNodeId	id = LoadAcquire(&links[1 + i]);
 			float		d;
 
 			if (id < 0 || id >= count)
@@ -704,7 +715,7 @@ SearchLayer(const VpGraph *graph, VpGraphScratch *scratch, const float *q,
 		/* collect unvisited neighbours and start fetching their vectors */
 		for (i = 0; i < n; i++)
 		{
-			VpNodeId	id = links[1 + i];
+			VpNodeId	id = LoadAcquire(&links[1 + i]);
 
 			if (id < 0 || id >= count || visited[id] == epoch)
 				continue;
@@ -819,7 +830,7 @@ AddReverseLink(VpGraph *graph, VpGraphScratch *scratch, VpNodeId node,
 		n = maxn;
 	if (n < maxn)
 	{
-		links[1 + n] = new_id;
+		StoreRelease(&links[1 + n], new_id);
 		StoreRelease(&links[0], n + 1);
 		return;
 	}
@@ -858,7 +869,7 @@ AddReverseLink(VpGraph *graph, VpGraphScratch *scratch, VpNodeId node,
 	if (k < n)
 		StoreRelease(&links[0], k);
 	for (i = 0; i < k; i++)
-		links[1 + i] = scratch->selected[i];
+		StoreRelease(&links[1 + i], scratch->selected[i]);
 	StoreRelease(&links[0], k);
 }
 
@@ -919,6 +930,7 @@ VpGraphInit(void *region, size_t size, const VpGraphParams *params)
 	graph->pool_slots = layout.pool_slots;
 	graph->pool_used = 0;
 	graph->count = 0;
+	graph->staged = 0;
 	graph->deleted_count = 0;
 	graph->entry_point = VP_INVALID_NODE;
 	graph->rng_state = params->seed;
@@ -943,7 +955,7 @@ VpGraphCopy(VpGraph *dst, const VpGraph *src)
 	if (!GraphIsValid(dst) || !GraphIsValid(src) || dst == src)
 		return -1;
 	count = LoadAcquire(&src->count);
-	if (dst->count != 0 ||
+	if (dst->count != 0 || src->staged != count ||
 		dst->params.dims != src->params.dims ||
 		dst->params.m != src->params.m ||
 		dst->params.metric != src->params.metric ||
@@ -970,6 +982,7 @@ VpGraphCopy(VpGraph *dst, const VpGraph *src)
 	dst->deleted_count = src->deleted_count;
 	dst->rng_state = src->rng_state;
 	dst->entry_point = src->entry_point;
+	dst->staged = count;
 	StoreRelease(&dst->count, count);
 	return 0;
 }
@@ -1125,8 +1138,8 @@ VpGraphScratchCreate(const VpAllocator *allocator, const VpGraph *graph,
 					 int max_ef)
 {
 	VpGraphScratch *scratch;
-	size_t		offs[7];
-	size_t		sizes[7];
+	size_t		offs[8];
+	size_t		sizes[8];
 	size_t		total;
 	char	   *mem;
 	char	   *base;
@@ -1156,8 +1169,9 @@ VpGraphScratchCreate(const VpAllocator *allocator, const VpGraph *graph,
 	sizes[5] = sizeof(Candidate) * (size_t) (2 * max_m + 1) +
 		sizeof(VpNodeId) * (size_t) (2 * max_m);	/* reselect, selected */
 	sizes[6] = sizeof(int32_t) * (size_t) nprune;
+	sizes[7] = sizeof(int32_t) * (size_t) VP_GRAPH_MAX_LEVEL * (2 * max_m + 1);
 	total = 0;
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 	{
 		offs[i] = total;
 		if (!AddSize(total, sizes[i], &total) || !AlignSize(total, &total))
@@ -1182,6 +1196,7 @@ VpGraphScratchCreate(const VpAllocator *allocator, const VpGraph *graph,
 	scratch->reselect = (Candidate *) (base + offs[5]);
 	scratch->selected = (VpNodeId *) (scratch->reselect + 2 * max_m + 1);
 	scratch->pruned = (int32_t *) (base + offs[6]);
+	scratch->own_links = (int32_t *) (base + offs[7]);
 	scratch->dims = graph->params.dims;
 	scratch->capacity = graph->params.capacity;
 	scratch->max_ef = max_ef;
@@ -1226,74 +1241,58 @@ VpGraphScratchDestroy(VpGraphScratch *scratch)
 }
 
 /*
- * InsertDuplicate
- *		Finish inserting node id, whose vector equals twin's, as a member of
- *		twin's duplicate chain instead of linking it into the graph: many
- *		identical vectors would otherwise crowd each other out of their
- *		neighbour lists and become unreachable.  The node keeps no links, so
- *		the upper-level slots reserved for it are given back (nothing else
- *		was allocated since).
+ * NodeLock, NodeUnlock
+ *		Per-node spinlocks of a parallel link phase: a writer changing a
+ *		node's lists (or its duplicate chain) holds that node's lock.
+ *		With locks NULL (one writer) they do nothing.
  */
-static VpGraphInsertResult
-InsertDuplicate(VpGraph *graph, VpNodeId id, VpNodeId twin,
-				VpNodeId *node_out)
+static inline void
+NodeLock(uint8_t *locks, VpNodeId id)
 {
-	VpGraphNode *info = NodeInfo(graph, id);
-	VpGraphNode *twin_info = NodeInfo(graph, twin);
+	int			spins = 0;
 
-	graph->pool_used -= info->level;
-	info->level = 0;
-	NodeLinks(graph, id, 0)[0] = 0;
-	info->dup_next = twin_info->dup_next;
-	StoreRelease(&graph->count, id + 1);
-	StoreRelease(&twin_info->dup_next, id);
-	if (node_out != NULL)
-		*node_out = id;
-	return VP_GRAPH_INSERTED;
+	if (locks == NULL)
+		return;
+	while (__atomic_test_and_set(&locks[id], __ATOMIC_ACQUIRE))
+	{
+		if (++spins >= 100)
+		{
+			sched_yield();
+			spins = 0;
+		}
+	}
+}
+
+static inline void
+NodeUnlock(uint8_t *locks, VpNodeId id)
+{
+	if (locks != NULL)
+		__atomic_clear(&locks[id], __ATOMIC_RELEASE);
 }
 
 /*
- * VpGraphInsert
- *		Insert one vector as a new node (see vpgraph.h for the contract).
- *
- * Room is checked before anything is written, with the level drawn from a
- * copy of the generator, so VP_GRAPH_FULL leaves the graph untouched.  The
- * caller must exclude other writers; readers may run concurrently (see the
- * file header for the publication order).
+ * StageNode
+ *		Write a new node (id = graph->staged): its level, pool slots,
+ *		vector and empty lists.  Nothing links to it yet.  Room is checked
+ *		before anything is written, with the level drawn from a copy of the
+ *		generator, so VP_GRAPH_FULL leaves the graph untouched.
  */
-VpGraphInsertResult
-VpGraphInsert(VpGraph *graph, VpGraphScratch *scratch, const float *vector,
-			  uint64_t label, uint64_t key, VpNodeId *node_out)
+static VpGraphInsertResult
+StageNode(VpGraph *graph, const float *vector, uint64_t label, uint64_t key,
+		  VpNodeId *id_out)
 {
-	uint64_t	rng;
-	int			level;
-	int32_t		count;
-	VpNodeId	id;
-	VpNodeId	ep;
+	uint64_t	rng = graph->rng_state;
+	int			level = RandomLevel(&rng, graph->params.m);
+	VpNodeId	id = graph->staged;
 	VpGraphNode *info;
 	float	   *vec;
-	int			ep_level;
-	int			top;
-	int			nfound;
 	int			lc;
-	Candidate	cur;
 
-	if (node_out != NULL)
-		*node_out = VP_INVALID_NODE;
-	if (!GraphIsValid(graph) || vector == NULL ||
-		!VpGraphScratchFits(scratch, graph, graph->params.ef_construction))
-		return VP_GRAPH_INVALID;
-
-	count = graph->count;
-	rng = graph->rng_state;
-	level = RandomLevel(&rng, graph->params.m);
-	if (count >= graph->params.capacity ||
+	if (id >= graph->params.capacity ||
 		(uint32_t) level > graph->pool_slots - graph->pool_used)
 		return VP_GRAPH_FULL;
 	graph->rng_state = rng;
 
-	/* the new node's own data, invisible until count is raised */
-	id = count;
 	info = NodeInfo(graph, id);
 	info->label = label;
 	info->key = key;
@@ -1310,25 +1309,66 @@ VpGraphInsert(VpGraph *graph, VpGraphScratch *scratch, const float *vector,
 		memcpy(vec, vector, graph->vector_bytes);
 	for (lc = 0; lc <= level; lc++)
 		NodeLinks(graph, id, lc)[0] = 0;
+	graph->staged = id + 1;
+	*id_out = id;
+	return VP_GRAPH_INSERTED;
+}
 
-	ep = graph->entry_point;
-	if (ep == VP_INVALID_NODE)
-	{
-		StoreRelease(&graph->count, id + 1);
-		StoreRelease(&graph->entry_point, id);
-		if (node_out != NULL)
-			*node_out = id;
-		return VP_GRAPH_INSERTED;
-	}
+/*
+ * JoinDuplicates
+ *		Make node id, whose vector equals twin's, a member of twin's
+ *		duplicate chain instead of linking it into the graph: many
+ *		identical vectors would otherwise crowd each other out of their
+ *		neighbour lists and become unreachable.  The node keeps no links.
+ */
+static void
+JoinDuplicates(VpGraph *graph, VpNodeId id, VpNodeId twin, uint8_t *locks)
+{
+	VpGraphNode *info = NodeInfo(graph, id);
+	VpGraphNode *twin_info = NodeInfo(graph, twin);
+
+	info->level = 0;
+	NodeLinks(graph, id, 0)[0] = 0;
+	NodeLock(locks, twin);
+	info->dup_next = twin_info->dup_next;
+	StoreRelease(&twin_info->dup_next, id);
+	NodeUnlock(locks, twin);
+}
+
+/*
+ * LinkNode
+ *		Link staged node id into the graph: descend from the entry point,
+ *		search each level the node shares with the graph, choose its
+ *		neighbours, then add it to theirs.  bound limits the ids searches
+ *		trust.  With locks NULL this is the only writer, and the node
+ *		count is published between the node's own lists and the reverse
+ *		links (see the file header); with locks, other threads link other
+ *		nodes at the same time, each list change under its node's lock, and
+ *		the caller publishes the count.  Returns 1 if the node joined a
+ *		duplicate chain, else 0.
+ */
+static int
+LinkNode(VpGraph *graph, VpGraphScratch *scratch, VpNodeId id, int32_t bound,
+		 uint8_t *locks)
+{
+	VpGraphNode *info = NodeInfo(graph, id);
+	const float *vec = NodeVector(graph, id);
+	int			level = info->level;
+	int			stride = 1 + 2 * graph->params.m;
+	VpNodeId	ep = LoadAcquire(&graph->entry_point);
+	int			ep_level = NodeInfo(graph, ep)->level;
+	int			top;
+	int			nfound;
+	int			lc;
+	Candidate	cur;
 
 	/* descend greedily to the new node's top level */
-	ep_level = NodeInfo(graph, ep)->level;
 	cur.id = ep;
 	cur.dist = Distance(graph, vec, NodeVector(graph, ep));
 	for (lc = ep_level; lc > level; lc--)
-		cur = GreedyClosest(graph, &scratch->ndist, vec, cur, lc, count, NULL);
+		cur = GreedyClosest(graph, &scratch->ndist, vec, cur, lc, bound, NULL);
 
-	/* search and link on each level the node shares with the graph */
+	/* search and choose neighbours on each level shared with the graph */
 	top = level < ep_level ? level : ep_level;
 	scratch->found[0] = cur;
 	nfound = 1;
@@ -1339,41 +1379,250 @@ VpGraphInsert(VpGraph *graph, VpGraphScratch *scratch, const float *vector,
 		int			i;
 
 		nfound = SearchLayer(graph, scratch, vec, scratch->found, nfound,
-							 graph->params.ef_construction, lc, 0, count,
+							 graph->params.ef_construction, lc, 0, bound,
 							 NULL);
 		if (lc == 0 && nfound > 0 &&
 			memcmp(NodeVector(graph, scratch->found[0].id), vec,
 				   graph->vector_bytes) == 0)
-			return InsertDuplicate(graph, id, scratch->found[0].id, node_out);
+		{
+			JoinDuplicates(graph, id, scratch->found[0].id, locks);
+			return 1;
+		}
 		k = SelectNeighbors(graph, scratch, scratch->found, nfound,
 							MaxLinks(graph, lc));
 		for (i = 0; i < k; i++)
 			links[1 + i] = scratch->selected[i];
 		links[0] = k;
+		/* keep a copy: once linked back to, others may change the lists */
+		memcpy(&scratch->own_links[lc * stride], links,
+			   sizeof(int32_t) * (size_t) (1 + k));
 	}
 
-	/* publish the node, then link back to it */
-	StoreRelease(&graph->count, id + 1);
+	/* publish the node (single writer), then link back to it */
+	if (locks == NULL)
+		StoreRelease(&graph->count, id + 1);
 	for (lc = top; lc >= 0; lc--)
 	{
-		const int32_t *links = NodeLinks(graph, id, lc);
-		int			n = links[0];
+		const int32_t *links = &scratch->own_links[lc * stride];
 		int			i;
 
-		for (i = 0; i < n; i++)
+		for (i = 0; i < links[0]; i++)
 		{
 			VpNodeId	nb = links[1 + i];
 
+			NodeLock(locks, nb);
 			AddReverseLink(graph, scratch, nb, lc, id,
 						   Distance(graph, vec, NodeVector(graph, nb)));
+			NodeUnlock(locks, nb);
 		}
 	}
-	if (level > ep_level)
-		StoreRelease(&graph->entry_point, id);
 
+	/* the entry point moves last */
+	if (level > ep_level)
+	{
+		if (locks == NULL)
+			StoreRelease(&graph->entry_point, id);
+		else
+		{
+			/* another thread may have raised it meanwhile */
+			VpNodeId	now = LoadAcquire(&graph->entry_point);
+
+			while (level > NodeInfo(graph, now)->level &&
+				   !__atomic_compare_exchange_n(&graph->entry_point, &now, id,
+												0, __ATOMIC_ACQ_REL,
+												__ATOMIC_ACQUIRE))
+				;
+		}
+	}
+	return 0;
+}
+
+/*
+ * VpGraphInsert
+ *		Insert one vector as a new node (see vpgraph.h for the contract).
+ *		The caller must exclude other writers; readers may run
+ *		concurrently (see the file header for the publication order).
+ */
+VpGraphInsertResult
+VpGraphInsert(VpGraph *graph, VpGraphScratch *scratch, const float *vector,
+			  uint64_t label, uint64_t key, VpNodeId *node_out)
+{
+	VpGraphInsertResult result;
+	VpNodeId	id;
+	int			level;
+
+	if (node_out != NULL)
+		*node_out = VP_INVALID_NODE;
+	if (!GraphIsValid(graph) || vector == NULL ||
+		graph->staged != graph->count ||
+		!VpGraphScratchFits(scratch, graph, graph->params.ef_construction))
+		return VP_GRAPH_INVALID;
+
+	result = StageNode(graph, vector, label, key, &id);
+	if (result != VP_GRAPH_INSERTED)
+		return result;
+	level = NodeInfo(graph, id)->level;
+
+	if (graph->entry_point == VP_INVALID_NODE)
+	{
+		StoreRelease(&graph->count, id + 1);
+		StoreRelease(&graph->entry_point, id);
+	}
+	else if (LinkNode(graph, scratch, id, id, NULL))
+	{
+		/* a duplicate has no links: give back its (last) pool slots */
+		graph->pool_used -= (uint32_t) level;
+		StoreRelease(&graph->count, id + 1);
+	}
 	if (node_out != NULL)
 		*node_out = id;
 	return VP_GRAPH_INSERTED;
+}
+
+/*
+ * VpGraphStage
+ *		Bulk build, step one: write a node without linking it (see
+ *		vpgraph.h).
+ */
+VpGraphInsertResult
+VpGraphStage(VpGraph *graph, const float *vector, uint64_t label,
+			 uint64_t key)
+{
+	VpNodeId	id;
+
+	if (!GraphIsValid(graph) || vector == NULL)
+		return VP_GRAPH_INVALID;
+	return StageNode(graph, vector, label, key, &id);
+}
+
+int32_t
+VpGraphStagedCount(const VpGraph *graph)
+{
+	return GraphIsValid(graph) ? graph->staged : 0;
+}
+
+/* State shared by the threads of one VpGraphLinkStaged call */
+typedef struct LinkShared
+{
+	VpGraph    *graph;
+	uint8_t    *locks;
+	int32_t		next;			/* next node to link (atomic) */
+	int32_t		end;			/* staged count */
+	int32_t		linked;			/* nodes done (atomic) */
+	int			stop;			/* set by the calling thread (atomic) */
+} LinkShared;
+
+typedef struct LinkWorker
+{
+	LinkShared *shared;
+	VpGraphScratch *scratch;
+	pthread_t	thread;
+} LinkWorker;
+
+/*
+ * LinkLoop
+ *		Take staged nodes in id order and link them until none is left or
+ *		the caller asks to stop.  A node taken is always finished.
+ */
+static void
+LinkLoop(LinkWorker *worker, int (*poll) (void *arg, int32_t linked),
+		 void *arg)
+{
+	LinkShared *sh = worker->shared;
+
+	for (;;)
+	{
+		VpNodeId	id;
+
+		if (poll != NULL &&
+			poll(arg, __atomic_load_n(&sh->linked, __ATOMIC_RELAXED)))
+			__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
+		if (__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE))
+			break;
+		id = __atomic_fetch_add(&sh->next, 1, __ATOMIC_ACQ_REL);
+		if (id >= sh->end)
+			break;
+		LinkNode(sh->graph, worker->scratch, id, sh->end, sh->locks);
+		__atomic_fetch_add(&sh->linked, 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void *
+LinkThreadMain(void *arg)
+{
+	LinkLoop((LinkWorker *) arg, NULL, NULL);
+	return NULL;
+}
+
+/*
+ * VpGraphLinkStaged
+ *		Bulk build, step two: link the staged nodes, with nthreads threads
+ *		(the calling one included) each searching with its own scratch.
+ *		No PostgreSQL code runs in the extra threads, and every signal is
+ *		blocked in them, so only the calling thread sees interrupts: poll
+ *		is called there between nodes.
+ */
+int
+VpGraphLinkStaged(VpGraph *graph, VpGraphScratch **scratches, int nthreads,
+				  int (*poll) (void *arg, int32_t linked), void *arg,
+				  uint8_t *locks)
+{
+	LinkShared	sh;
+	LinkWorker	workers[VP_GRAPH_MAX_THREADS];
+	sigset_t	all;
+	sigset_t	old;
+	int			started = 1;
+	int			i;
+	int32_t		done;
+
+	if (!GraphIsValid(graph) || scratches == NULL || nthreads < 1 ||
+		nthreads > VP_GRAPH_MAX_THREADS || (nthreads > 1 && locks == NULL))
+		return -1;
+	for (i = 0; i < nthreads; i++)
+		if (!VpGraphScratchFits(scratches[i], graph,
+								graph->params.ef_construction))
+			return -1;
+	if (graph->count == graph->staged)
+		return 1;
+
+	/* the very first node becomes the entry point */
+	if (graph->entry_point == VP_INVALID_NODE)
+	{
+		StoreRelease(&graph->entry_point, graph->count);
+		StoreRelease(&graph->count, graph->count + 1);
+	}
+
+	memset(&sh, 0, sizeof(sh));
+	sh.graph = graph;
+	sh.locks = nthreads > 1 ? locks : NULL;
+	sh.next = graph->count;
+	sh.end = graph->staged;
+	if (nthreads > 1)
+		memset(locks, 0, (size_t) graph->staged);
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 1; i < nthreads; i++)
+	{
+		workers[i].shared = &sh;
+		workers[i].scratch = scratches[i];
+		if (pthread_create(&workers[i].thread, NULL, LinkThreadMain,
+						   &workers[i]) != 0)
+			break;
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	workers[0].shared = &sh;
+	workers[0].scratch = scratches[0];
+	LinkLoop(&workers[0], poll, arg);
+	for (i = 1; i < started; i++)
+		pthread_join(workers[i].thread, NULL);
+
+	/* every node taken was finished, and they were taken in id order */
+	done = sh.next < sh.end ? sh.next : sh.end;
+	StoreRelease(&graph->count, done);
+	return done == graph->staged ? 1 : 0;
 }
 
 /*
@@ -1587,7 +1836,7 @@ IterExpand(VpGraphIter *iter, const VpGraph *graph, int32_t count,
 			nlinks = MaxLinks(graph, 0);
 		for (i = 0; i < nlinks; i++)
 		{
-			VpNodeId	id = links[1 + i];
+			VpNodeId	id = LoadAcquire(&links[1 + i]);
 
 			if (id >= 0 && id < count &&
 				!(iter->visited[id >> 3] & (1 << (id & 7))))
@@ -1595,7 +1844,7 @@ IterExpand(VpGraphIter *iter, const VpGraph *graph, int32_t count,
 		}
 		for (i = 0; i < nlinks; i++)
 		{
-			VpNodeId	id = links[1 + i];
+			VpNodeId	id = LoadAcquire(&links[1 + i]);
 
 			if (id < 0 || id >= count ||
 				(iter->visited[id >> 3] & (1 << (id & 7))))

@@ -188,6 +188,36 @@ extern int	VpGraphIterNext(VpGraphIter *iter, const VpGraph *graph,
 extern int64_t VpGraphIterVisits(const VpGraphIter *iter);
 extern void VpGraphIterDestroy(VpGraphIter *iter);
 
+/*
+ * Bulk build in two steps, so that the slow one can use several threads.
+ * VpGraphStage writes a node (vector, level, label, key) without linking
+ * it; VP_GRAPH_FULL as for VpGraphInsert (grow only once everything staged
+ * is linked: VpGraphCopy refuses a graph with unlinked nodes).  Staged
+ * nodes are invisible: VpGraphCount counts linked nodes only, and
+ * VpGraphInsert refuses to run while some are staged.
+ *
+ * VpGraphLinkStaged links them, in id order, with nthreads threads (the
+ * calling one included, at most VP_GRAPH_MAX_THREADS), each with its own
+ * scratch (scratches[i], fitting the graph with ef_construction).  locks
+ * must have room for one byte per staged node when nthreads > 1.  The
+ * extra threads run no caller code and have every signal blocked; poll, if
+ * not NULL, is called by the calling thread between nodes with the number
+ * linked so far, and a nonzero answer stops the work once the nodes in
+ * progress are done.  Returns 1 when every staged node is linked, 0 if
+ * stopped (call again to go on), -1 on bad arguments.  Nobody may search
+ * the graph meanwhile.  The result depends on thread timing; with one
+ * thread it equals inserting the nodes one by one.
+ */
+#define VP_GRAPH_MAX_THREADS	64
+
+extern VpGraphInsertResult VpGraphStage(VpGraph *graph, const float *vector,
+										uint64_t label, uint64_t key);
+extern int32_t VpGraphStagedCount(const VpGraph *graph);
+extern int	VpGraphLinkStaged(VpGraph *graph, VpGraphScratch **scratches,
+							  int nthreads,
+							  int (*poll) (void *arg, int32_t linked),
+							  void *arg, uint8_t *locks);
+
 /* Mark a node deleted: it stays traversable but is never returned */
 extern void VpGraphMarkDeleted(VpGraph *graph, VpNodeId node);
 

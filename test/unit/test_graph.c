@@ -718,6 +718,167 @@ TestMetric(VpMetric metric, const float *data, double min_recall40)
 }
 
 /*
+ * StopAfter
+ *		poll callback for TestBulkBuild: stop once *arg nodes are linked.
+ */
+static int
+StopAfter(void *arg, int32_t linked)
+{
+	return linked >= *(int32_t *) arg;
+}
+
+/*
+ * StageAll
+ *		Stage rows [0, n) with label i and key ~i; 1 if all fit.
+ */
+static int
+StageAll(VpGraph *graph, const float *data, int n, int dims)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (VpGraphStage(graph, data + (size_t) i * dims, (uint64_t) i,
+						 ~(uint64_t) i) != VP_GRAPH_INSERTED)
+			return 0;
+	return 1;
+}
+
+/*
+ * TestBulkBuild
+ *		Staging then linking: with one thread the graph answers exactly as
+ *		one built by VpGraphInsert; with four it reaches the same recall
+ *		floor; linking stops when poll asks and resumes; staged nodes stay
+ *		invisible; duplicates staged in bulk are all found.
+ */
+static void
+TestBulkBuild(const float *data)
+{
+	VpGraphParams p = MakeParams(128, 16, 64, VP_METRIC_L2, n_base, 1234);
+	const float *queries = data + (size_t) n_base * 128;
+	int32_t    *truth = GroundTruth(VP_METRIC_L2, data, n_base, queries,
+									n_query, 128, K, NULL);
+	VpGraph    *seq = Build(&p, data, n_base, NULL);
+	VpGraph    *one = NewGraph(&p);
+	VpGraph    *four = NewGraph(&p);
+	VpGraphScratch *scratches[4];
+	uint8_t    *locks = TestAlloc(NULL, (size_t) n_base);
+	VpSearchHit *h1 = TestAlloc(NULL, sizeof(VpSearchHit) * 40);
+	VpSearchHit *h2 = TestAlloc(NULL, sizeof(VpSearchHit) * 40);
+	int32_t		stop_at = n_base / 3;
+	int			same = 1;
+	int			rc;
+	int			i;
+	double		t0,
+				secs1,
+				secs4,
+				us;
+	int			bad;
+	double		r40;
+
+	BeginGroup();
+	for (i = 0; i < 4; i++)
+		scratches[i] = VpGraphScratchCreate(&allocator, seq, 40);
+
+	/* one thread: the same graph as inserting one by one */
+	Check(StageAll(one, data, n_base, 128), "staging %d nodes succeeds", n_base);
+	Check(VpGraphCount(one) == 0 && VpGraphStagedCount(one) == n_base,
+		  "staged nodes are not counted (%d, %d)", VpGraphCount(one),
+		  VpGraphStagedCount(one));
+	Check(VpGraphSearch(one, scratches[0], queries, 10, h1, NULL) == 0,
+		  "a graph of staged nodes finds nothing");
+	Check(VpGraphInsert(one, scratches[0], queries, 0, 0, NULL) == VP_GRAPH_INVALID,
+		  "VpGraphInsert refused while nodes are staged");
+	t0 = Now();
+	rc = VpGraphLinkStaged(one, scratches, 1, NULL, NULL, NULL);
+	secs1 = Now() - t0;
+	Check(rc == 1 && VpGraphCount(one) == n_base, "one thread links all");
+	for (i = 0; i < n_query; i++)
+	{
+		int			n1 = VpGraphSearch(seq, scratches[0], queries + (size_t) i * 128, 40, h1, NULL);
+		int			n2 = VpGraphSearch(one, scratches[1], queries + (size_t) i * 128, 40, h2, NULL);
+
+		if (n1 != n2 || memcmp(h1, h2, sizeof(VpSearchHit) * n1) != 0)
+			same = 0;
+	}
+	Check(same, "one-thread bulk build answers exactly as VpGraphInsert's graph");
+
+	/* four threads, stopped by poll a third of the way, then resumed */
+	Check(StageAll(four, data, n_base, 128), "staging again succeeds");
+	t0 = Now();
+	rc = VpGraphLinkStaged(four, scratches, 4, StopAfter, &stop_at, locks);
+	Check(rc == 0 && VpGraphCount(four) >= stop_at && VpGraphCount(four) < n_base,
+		  "poll stops the linking (rc %d, %d linked)", rc, VpGraphCount(four));
+	rc = VpGraphLinkStaged(four, scratches, 4, NULL, NULL, locks);
+	secs4 = Now() - t0;
+	Check(rc == 1 && VpGraphCount(four) == n_base, "linking resumes and ends");
+	r40 = Recall(four, scratches[0], queries, n_query, truth, 40, &us, &bad);
+	printf("  %d x 128-d: linked in %.2f s with 1 thread, %.2f s with 4; "
+		   "recall@10 at ef 40 %.3f\n", n_base, secs1, secs4, r40);
+	Check(r40 >= 0.95 && bad == 0, "4-thread recall@10 at ef 40 = %.3f (bad lists %d)",
+		  r40, bad);
+	Check(VpGraphLinkStaged(four, scratches, 4, NULL, NULL, NULL) == -1,
+		  "several threads without locks refused");
+	Check(VpGraphLinkStaged(four, scratches, 0, NULL, NULL, locks) == -1,
+		  "no thread refused");
+
+	for (i = 0; i < 4; i++)
+		VpGraphScratchDestroy(scratches[i]);
+	free(seq);
+	free(one);
+	free(four);
+	free(locks);
+	free(h1);
+	free(h2);
+	free(truth);
+	EndGroup("bulk build: staging, parallel linking, stop and resume");
+}
+
+/*
+ * TestBulkDuplicates
+ *		Many identical vectors staged and linked by four threads are all
+ *		returned by a search for that vector.
+ */
+static void
+TestBulkDuplicates(void)
+{
+	VpGraphParams p = MakeParams(8, 4, 16, VP_METRIC_L2, 2000, 5);
+	VpGraph    *graph = NewGraph(&p);
+	VpGraphScratch *scratches[4];
+	uint8_t    *locks = TestAlloc(NULL, 2000);
+	VpSearchHit *hits = TestAlloc(NULL, sizeof(VpSearchHit) * 400);
+	float		v[8];
+	int			n;
+	int			i;
+	int			d;
+	int			zero = 0;
+
+	BeginGroup();
+	for (i = 0; i < 4; i++)
+		scratches[i] = VpGraphScratchCreate(&allocator, graph, 400);
+	for (i = 0; i < 1500; i++)
+	{
+		for (d = 0; d < 8; d++)
+			v[d] = (i % 5 == 0) ? 0.5f : (float) ((i * 7 + d * 13) % 97) / 97.0f;
+		VpGraphStage(graph, v, (uint64_t) i, (uint64_t) i);
+	}
+	Check(VpGraphLinkStaged(graph, scratches, 4, NULL, NULL, locks) == 1,
+		  "linked");
+	for (d = 0; d < 8; d++)
+		v[d] = 0.5f;
+	n = VpGraphSearch(graph, scratches[0], v, 400, hits, NULL);
+	for (i = 0; i < n; i++)
+		if (hits[i].distance == 0.0f)
+			zero++;
+	Check(zero == 300, "all 300 duplicates found (%d)", zero);
+	for (i = 0; i < 4; i++)
+		VpGraphScratchDestroy(scratches[i]);
+	free(graph);
+	free(locks);
+	free(hits);
+	EndGroup("bulk build: duplicates");
+}
+
+/*
  * Test784
  *		The higher-dimensional set, L2 and cosine.
  */
@@ -1390,6 +1551,8 @@ main(int argc, char **argv)
 	free(l2graph);
 	TestGrowth(data);
 	TestExtremeM(data);
+	TestBulkBuild(data);
+	TestBulkDuplicates();
 	free(data);
 
 	Test784();
