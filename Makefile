@@ -67,7 +67,9 @@ PG_CONFIG ?= pg_config
 # No -march=native: the kernels pick their instruction set at run time.
 PG_CPPFLAGS += -isystem $(shell $(PG_CONFIG) --includedir-server) \
 	-DPGDLLEXPORT='__attribute__((visibility("default")))'
-PG_CFLAGS += -Wall -Wextra -fvisibility=hidden -O2
+PG_CFLAGS += -Wall -Wextra -fvisibility=hidden -O2 -pthread
+# graph builds link nodes with several threads (src/vpgraph.c)
+SHLIB_LINK += -pthread
 ifdef WERROR
 PG_CFLAGS += -Werror
 endif

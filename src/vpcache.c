@@ -43,9 +43,12 @@
  */
 #include "postgres.h"
 
+#include <unistd.h>
+
 #include "commands/dbcommands.h"
 #include "commands/progress.h"
 #include "miscadmin.h"
+#include "optimizer/paths.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
 #include "storage/spin.h"
@@ -60,6 +63,9 @@
 /* rebuild when more than this fraction of a large graph's nodes are dead */
 #define VP_DEAD_REBUILD_FRACTION	0.5
 #define VP_DEAD_REBUILD_MIN_NODES	1000
+
+/* builds of fewer live items than this link with one thread */
+#define VP_PARALLEL_MIN_NODES		10000
 
 /* catch-up reads at most this many items (or bytes of vectors) at once */
 #define VP_ABSORB_BATCH_ITEMS		1024
@@ -427,16 +433,14 @@ InsertPrivate(VpPrivateGraph *entry, const float *vector, ItemPointer heap_tid,
 /*
  * Read the chain from start_block (after after_off) and absorb every live
  * item into a private graph, advancing the watermark item by item so that
- * an error leaves a consistent graph.  report_progress updates
- * pg_stat_progress_create_index's tuple counter.
+ * an error leaves a consistent graph (catch-up of a private graph).
  */
 static void
 AbsorbPrivate(Relation index, VpPrivateGraph *entry, BlockNumber start_block,
-			  OffsetNumber after_off, bool report_progress)
+			  OffsetNumber after_off)
 {
 	VpChainReaderData reader;
 	VpReadItem	item;
-	int64		absorbed = 0;
 
 	VpChainReaderInit(&reader, index, VpGraphGetParams(entry->graph)->dims,
 					  start_block, after_off, true);
@@ -446,14 +450,127 @@ AbsorbPrivate(Relation index, VpPrivateGraph *entry, BlockNumber start_block,
 		if (item.vector != NULL)
 			InsertPrivate(entry, item.vector, &item.heap_tid, item.key);
 		AdvanceMark(&entry->mark, item.key, item.block, item.offnum);
-		absorbed++;
-		if (report_progress && (absorbed & 63) == 0)
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
-										 absorbed);
 	}
 	VpChainReaderEnd(&reader);
+}
+
+/*
+ * Threads for linking a graph of this many nodes: the leader plus
+ * max_parallel_maintenance_workers (PostgreSQL's knob for parallel index
+ * builds), no more than the CPUs online; one for small graphs.
+ */
+static int
+BuildThreads(uint64 nodes)
+{
+	long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int			threads = max_parallel_maintenance_workers + 1;
+
+	if (nodes < VP_PARALLEL_MIN_NODES)
+		return 1;
+	if (cpus > 0 && threads > cpus)
+		threads = (int) cpus;
+	return Max(1, Min(threads, VP_GRAPH_MAX_THREADS));
+}
+
+/* What LinkPoll needs */
+typedef struct VpLinkProgress
+{
+	bool		report;			/* update pg_stat_progress_create_index */
+	int64		last;			/* nodes reported so far */
+} VpLinkProgress;
+
+/*
+ * Called by the leader between nodes while threads link: report progress,
+ * and ask them to stop when an interrupt is waiting, so that it can be
+ * served (CHECK_FOR_INTERRUPTS must not run while other threads work).
+ */
+static int
+LinkPoll(void *arg, int32_t linked)
+{
+	VpLinkProgress *progress = (VpLinkProgress *) arg;
+
+	if (progress->report && linked - progress->last >= 64)
+	{
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, linked);
+		progress->last = linked;
+	}
+	return InterruptPending && INTERRUPTS_CAN_BE_PROCESSED();
+}
+
+/*
+ * Link every staged node of a private graph with nthreads threads, serving
+ * interrupts between rounds.
+ */
+static void
+LinkStaged(VpPrivateGraph *entry, int nthreads, bool report_progress)
+{
+	VpAllocator allocator = VpMakeAllocator(entry->cxt);
+	VpGraphScratch *scratches[VP_GRAPH_MAX_THREADS];
+	VpLinkProgress progress = {report_progress, 0};
+	uint8	   *locks = NULL;
+	int			i;
+
+	if (VpGraphStagedCount(entry->graph) == VpGraphCount(entry->graph))
+		return;
+	for (i = 0; i < nthreads; i++)
+		scratches[i] = VpGraphScratchCreate(&allocator, entry->graph,
+											VpGraphGetParams(entry->graph)->ef_construction);
+	if (nthreads > 1)
+		locks = MemoryContextAllocHuge(entry->cxt,
+									   (Size) VpGraphCapacity(entry->graph));
+	for (;;)
+	{
+		int			rc = VpGraphLinkStaged(entry->graph, scratches, nthreads,
+										   LinkPoll, &progress, locks);
+
+		if (rc < 0)
+			elog(ERROR, "could not link the nodes of an hnsw graph");
+		if (rc == 1)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
 	if (report_progress)
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, absorbed);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
+									 VpGraphCount(entry->graph));
+	for (i = 0; i < nthreads; i++)
+		VpGraphScratchDestroy(scratches[i]);
+	if (locks != NULL)
+		pfree(locks);
+}
+
+/*
+ * Read the whole chain from start_block into a new private graph: stage
+ * every live item (a copy, in chain order), then link them all, with
+ * nthreads threads.  Pages are read sequentially with a bulk-read strategy
+ * (the chain reader's).
+ */
+static void
+StageAndLink(Relation index, VpPrivateGraph *entry, BlockNumber start_block,
+			 int nthreads, bool report_progress)
+{
+	VpChainReaderData reader;
+	VpReadItem	item;
+
+	VpChainReaderInit(&reader, index, VpGraphGetParams(entry->graph)->dims,
+					  start_block, InvalidOffsetNumber, true);
+	while (VpChainReaderNext(&reader, &item))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (item.vector != NULL)
+		{
+			while (VpGraphStage(entry->graph, item.vector,
+								TidToLabel(&item.heap_tid),
+								item.key) == VP_GRAPH_FULL)
+			{
+				/* only a graph with every node linked can be copied */
+				LinkStaged(entry, nthreads, report_progress);
+				GrowGraph(entry);
+			}
+		}
+		AdvanceMark(&entry->mark, item.key, item.block, item.offnum);
+	}
+	VpChainReaderEnd(&reader);
+	LinkStaged(entry, nthreads, report_progress);
 }
 
 /*
@@ -502,8 +619,8 @@ BuildPrivate(Relation index, VpPrivateGraph *entry, bool report_progress)
 		entry->graph = AllocGraph(entry, &params, &entry->region_raw);
 
 		if (BlockNumberIsValid(meta.head_block))
-			AbsorbPrivate(index, entry, meta.head_block, InvalidOffsetNumber,
-						  report_progress);
+			StageAndLink(index, entry, meta.head_block, BuildThreads(live),
+						 report_progress);
 	}
 	UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 
@@ -568,7 +685,7 @@ CatchUpPrivate(Relation index, VpPrivateGraph *entry,
 				continue;
 			}
 			if (BlockNumberIsValid(start))
-				AbsorbPrivate(index, entry, start, after, false);
+				AbsorbPrivate(index, entry, start, after);
 			UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 			entry->mark.items_seen = Max(entry->mark.items_seen,
 										 meta->items_appended);

@@ -59,6 +59,14 @@
  * reader as a mix of old and new ids; each is a valid, published node, so
  * the search stays safe and merely approximate, as it is anyway.
  *
+ * A bulk build (VpGraphStage, then VpGraphLinkStaged) writes all nodes
+ * first and then links them with several writer threads, while nobody
+ * searches.  Each change to a node's lists or duplicate chain is made under
+ * that node's spinlock, a new node's own lists are complete (and copied)
+ * before anything links to it, and the entry point moves by compare and
+ * swap.  Neighbour ids are stored with release and loaded with acquire, so
+ * a reader that follows an id sees the node's data.
+ *
  * This file includes no PostgreSQL header: it is compiled into the server
  * module and standalone into the unit tests.  Nothing here allocates
  * except VpGraphScratchCreate, through the caller's allocator.
