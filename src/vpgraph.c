@@ -22,7 +22,8 @@
  *	 VpGraph header		  parameters, offsets, counters, entry point, RNG
  *	 vectors			  capacity x float[dims] (normalised for cosine)
  *	 node info			  capacity x VpGraphNode: label, key, level,
- *						  deleted flag, first slot in the upper-level pool
+ *						  first slot in the upper-level pool, next duplicate
+ *	 node flags			  capacity x uint8: deleted, has duplicates
  *	 level-0 lists		  capacity x int32[1 + 2m]: count, then ids
  *	 upper-level pool	  pool_slots x int32[1 + m]: count, then ids; a
  *						  node of level L owns slots pool_start ..
@@ -35,8 +36,8 @@
  * reports VP_GRAPH_FULL without changing anything and the caller copies the
  * graph into a bigger region (VpGraphCopy keeps every id and offset).  For
  * dims = 128 and m = 16 a node costs 512 (vector) + 132 (level-0 list) +
- * 32 (info) + about 9 (pool share) = ~685 bytes, against a budget of
- * 1.25 x (4 dims + 8 m) = 800.
+ * 32 (info) + 1 (flags) + about 9 (pool share) = ~686 bytes, against a
+ * budget of 1.25 x (4 dims + 8 m) = 800.
  *
  * Exact duplicates.  A vector identical to the closest node an insert
  * finds is not linked into the graph at all: it joins that node's chain
@@ -88,7 +89,7 @@
 #include "vpgraph.h"
 
 #define VP_GRAPH_MAGIC		0x56504752	/* "VPGR" */
-#define VP_GRAPH_VERSION	1
+#define VP_GRAPH_VERSION	2
 #define VP_GRAPH_MAX_DIMS	16000
 #define LAYOUT_ALIGN		64
 
@@ -96,11 +97,19 @@
 #define LoadAcquire(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define StoreRelease(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define Prefetch(p)			__builtin_prefetch((p), 0, 3)
+#define LoadFlags(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define SetFlags(p, f)		__atomic_fetch_or((p), (f), __ATOMIC_RELAXED)
 #else
 #define LoadAcquire(p)		(*(volatile const int32_t *) (p))
 #define StoreRelease(p, v)	(*(volatile int32_t *) (p) = (v))
 #define Prefetch(p)			((void) (p))
+#define LoadFlags(p)		(*(volatile const uint8_t *) (p))
+#define SetFlags(p, f)		(*(volatile uint8_t *) (p) |= (f))
 #endif
+
+/* Bits of a node's flags byte */
+#define NODE_DELETED		0x01	/* traversed but never returned */
+#define NODE_HAS_DUPS		0x02	/* dup_next may lead to duplicates */
 
 /* Per-node bookkeeping; 32 bytes */
 typedef struct VpGraphNode
@@ -109,7 +118,7 @@ typedef struct VpGraphNode
 	uint64_t	key;			/* the record the node came from */
 	uint32_t	pool_start;		/* first upper-level slot (levels 1..level) */
 	uint8_t		level;			/* top level, 0..VP_GRAPH_MAX_LEVEL-1 */
-	uint8_t		deleted;		/* traversed but never returned */
+	uint8_t		unused8;
 	uint16_t	unused;
 	VpNodeId	dup_next;		/* next node with an identical vector, or
 								 * VP_INVALID_NODE; duplicates have no links */
@@ -124,6 +133,7 @@ struct VpGraph
 	uint64_t	region_bytes;	/* VpGraphRegionSize(&params) */
 	uint64_t	vectors_off;	/* byte offsets from the region's start */
 	uint64_t	nodes_off;
+	uint64_t	flags_off;
 	uint64_t	level0_off;
 	uint64_t	pool_off;
 	uint32_t	vector_bytes;	/* bytes per stored vector */
@@ -174,6 +184,7 @@ typedef struct GraphLayout
 {
 	size_t		vectors_off;
 	size_t		nodes_off;
+	size_t		flags_off;
 	size_t		level0_off;
 	size_t		pool_off;
 	size_t		total;
@@ -266,6 +277,10 @@ ComputeLayout(const VpGraphParams *params, GraphLayout *layout)
 	if (!MulSize((size_t) params->capacity, sizeof(VpGraphNode), &bytes) ||
 		!AddSize(off, bytes, &off) || !AlignSize(off, &off))
 		return 0;
+	layout->flags_off = off;
+	if (!AddSize(off, (size_t) params->capacity, &off) ||
+		!AlignSize(off, &off))
+		return 0;
 	layout->level0_off = off;
 	if (!MulSize((size_t) params->capacity, layout->level0_stride, &bytes) ||
 		!AddSize(off, bytes, &off) || !AlignSize(off, &off))
@@ -304,6 +319,19 @@ static inline VpGraphNode *
 NodeInfo(const VpGraph *graph, VpNodeId id)
 {
 	return (VpGraphNode *) ((char *) graph + graph->nodes_off) + id;
+}
+
+/*
+ * NodeFlags
+ *		A node's flags byte (NODE_*).  The flags live in a dense array of
+ *		their own, a byte per node, because a search tests them for every
+ *		node it meets: the array stays in the CPU caches where the 32-byte
+ *		node info would not.
+ */
+static inline uint8_t *
+NodeFlags(const VpGraph *graph, VpNodeId id)
+{
+	return (uint8_t *) graph + graph->flags_off + id;
 }
 
 /*
@@ -641,14 +669,15 @@ PushResult(const VpGraph *graph, Candidate *result, int *nresult, int ef,
 {
 	VpNodeId	dup;
 	int32_t		steps = 0;
+	uint8_t		flags = LoadFlags(NodeFlags(graph, e.id));
 
-	if (!live_only || !NodeInfo(graph, e.id)->deleted)
+	if (!live_only || !(flags & NODE_DELETED))
 	{
 		MaxHeapPush(result, nresult, e);
 		if (*nresult > ef)
 			MaxHeapPop(result, nresult);
 	}
-	if (!live_only)
+	if (!live_only || !(flags & NODE_HAS_DUPS))
 		return;
 	for (dup = LoadAcquire(&NodeInfo(graph, e.id)->dup_next);
 		 dup >= 0 && dup < count && steps++ < count;	/* no cycles */
@@ -658,7 +687,7 @@ PushResult(const VpGraph *graph, Candidate *result, int *nresult, int ef,
 
 		if (*nresult >= ef && e.dist >= result[0].dist)
 			break;
-		if (NodeInfo(graph, dup)->deleted)
+		if (LoadFlags(NodeFlags(graph, dup)) & NODE_DELETED)
 			continue;
 		d.dist = e.dist;
 		d.id = dup;
@@ -930,6 +959,7 @@ VpGraphInit(void *region, size_t size, const VpGraphParams *params)
 	graph->region_bytes = layout.total;
 	graph->vectors_off = layout.vectors_off;
 	graph->nodes_off = layout.nodes_off;
+	graph->flags_off = layout.flags_off;
 	graph->level0_off = layout.level0_off;
 	graph->pool_off = layout.pool_off;
 	graph->vector_bytes = layout.vector_bytes;
@@ -980,6 +1010,8 @@ VpGraphCopy(VpGraph *dst, const VpGraph *src)
 	memcpy((char *) dst + dst->nodes_off,
 		   (const char *) src + src->nodes_off,
 		   (size_t) count * sizeof(VpGraphNode));
+	memcpy((char *) dst + dst->flags_off,
+		   (const char *) src + src->flags_off, (size_t) count);
 	memcpy((char *) dst + dst->level0_off,
 		   (const char *) src + src->level0_off,
 		   (size_t) count * src->level0_stride);
@@ -1090,7 +1122,8 @@ VpGraphKey(const VpGraph *graph, VpNodeId node)
 int
 VpGraphIsDeleted(const VpGraph *graph, VpNodeId node)
 {
-	return NodeIsValid(graph, node) ? NodeInfo(graph, node)->deleted : 0;
+	return NodeIsValid(graph, node) ?
+		(LoadFlags(NodeFlags(graph, node)) & NODE_DELETED) != 0 : 0;
 }
 
 /*
@@ -1306,8 +1339,9 @@ StageNode(VpGraph *graph, const float *vector, uint64_t label, uint64_t key,
 	info->key = key;
 	info->pool_start = graph->pool_used;
 	info->level = (uint8_t) level;
-	info->deleted = 0;
+	info->unused8 = 0;
 	info->unused = 0;
+	*NodeFlags(graph, id) = 0;
 	info->dup_next = VP_INVALID_NODE;
 	graph->pool_used += (uint32_t) level;
 	vec = NodeVector(graph, id);
@@ -1340,6 +1374,7 @@ JoinDuplicates(VpGraph *graph, VpNodeId id, VpNodeId twin, uint8_t *locks)
 	NodeLock(locks, twin);
 	info->dup_next = twin_info->dup_next;
 	StoreRelease(&twin_info->dup_next, id);
+	SetFlags(NodeFlags(graph, twin), NODE_HAS_DUPS);
 	NodeUnlock(locks, twin);
 }
 
@@ -1695,14 +1730,10 @@ VpGraphSearch(const VpGraph *graph, VpGraphScratch *scratch,
 void
 VpGraphMarkDeleted(VpGraph *graph, VpNodeId node)
 {
-	VpGraphNode *info;
-
-	if (!NodeIsValid(graph, node))
+	if (!NodeIsValid(graph, node) ||
+		(LoadFlags(NodeFlags(graph, node)) & NODE_DELETED))
 		return;
-	info = NodeInfo(graph, node);
-	if (info->deleted)
-		return;
-	info->deleted = 1;
+	SetFlags(NodeFlags(graph, node), NODE_DELETED);
 	graph->deleted_count++;
 }
 
@@ -1713,11 +1744,15 @@ VpGraphMarkDeleted(VpGraph *graph, VpNodeId node)
  */
 
 /*
- * The state of one resumable search.  Three heaps: cand holds every
- * discovered node not yet expanded (closest on top), window the best ef
+ * The state of one resumable search.  Three heaps: cand holds the
+ * discovered nodes not yet expanded (closest on top), window the best ef
  * discovered live nodes not yet returned (farthest on top), rest the other
  * discovered live nodes (closest on top), from which the next window is
- * refilled.  Arrays grow on demand; max_visits bounds them.
+ * refilled.  A node found farther than a full window's farthest can
+ * neither be expanded nor returned in this window (the window's bound only
+ * shrinks), so it is parked unsorted in later, without touching its
+ * bookkeeping; most searches end after one window and never sort them.
+ * Arrays grow on demand; max_visits bounds them.
  */
 struct VpGraphIter
 {
@@ -1725,6 +1760,7 @@ struct VpGraphIter
 	int			ef;
 	int			strict;			/* skip hits closer than the last one */
 	int			started;
+	int64_t		windows;		/* windows emitted so far */
 	float		last_dist;		/* distance of the last hit returned */
 	int64_t		visits;			/* distance evaluations so far */
 	int64_t		max_visits;
@@ -1740,6 +1776,12 @@ struct VpGraphIter
 	Candidate  *rest;
 	int			nrest;
 	int			rest_cap;
+	Candidate  *later;			/* discovered while the window was full and
+								 * not closer than its farthest: unsorted,
+								 * merged into cand and rest only if another
+								 * window is asked for */
+	int			nlater;
+	int			later_cap;
 };
 
 /*
@@ -1801,18 +1843,21 @@ IterDiscover(VpGraphIter *iter, const VpGraph *graph, VpNodeId id, float d,
 {
 	Candidate	c;
 	VpNodeId	dup;
+	uint8_t		flags = LoadFlags(NodeFlags(graph, id));
 
 	c.dist = d;
 	c.id = id;
 	if (IterReserve(iter, &iter->cand, iter->ncand, &iter->cand_cap))
 		MinHeapPush(iter->cand, &iter->ncand, c);
-	if (!NodeInfo(graph, id)->deleted)
+	if (!(flags & NODE_DELETED))
 		IterOffer(iter, c);
+	if (!(flags & NODE_HAS_DUPS))
+		return;
 	for (dup = LoadAcquire(&NodeInfo(graph, id)->dup_next);
 		 dup >= 0 && dup < count && dup < iter->nodes;
 		 dup = LoadAcquire(&NodeInfo(graph, dup)->dup_next))
 	{
-		if (NodeInfo(graph, dup)->deleted)
+		if (LoadFlags(NodeFlags(graph, dup)) & NODE_DELETED)
 			continue;
 		c.id = dup;
 		IterOffer(iter, c);
@@ -1820,13 +1865,50 @@ IterDiscover(VpGraphIter *iter, const VpGraph *graph, VpNodeId id, float d,
 }
 
 /*
+ * Park a node that cannot matter to the current window (see VpGraphIter).
+ * Without memory for it, it is dropped, as IterDiscover drops a candidate
+ * it cannot queue: the search stays correct, only less thorough.
+ */
+static void
+IterPark(VpGraphIter *iter, VpNodeId id, float d)
+{
+	if (!IterReserve(iter, &iter->later, iter->nlater, &iter->later_cap))
+		return;
+	iter->later[iter->nlater].id = id;
+	iter->later[iter->nlater].dist = d;
+	iter->nlater++;
+}
+
+/*
+ * Before a further window: give the parked nodes their place in cand and
+ * rest, as if they had been discovered normally.
+ */
+static void
+IterUnpark(VpGraphIter *iter, const VpGraph *graph, int32_t count)
+{
+	int			i;
+
+	for (i = 0; i < iter->nlater; i++)
+		IterDiscover(iter, graph, iter->later[i].id, iter->later[i].dist,
+					 count);
+	iter->nlater = 0;
+}
+
+/* how many neighbours ahead IterExpand fetches whole vectors */
+#define ITER_PREFETCH_AHEAD 3
+
+/*
  * Best-first expansion of level 0 until the window holds ef hits that no
- * unexpanded node can beat, or the visit bound is reached.
+ * unexpanded node can beat, or the visit bound is reached.  The unvisited
+ * neighbours of a node are gathered first so that their vectors can be
+ * fetched from memory ahead of the distance computations, which is where a
+ * search over a graph larger than the CPU caches spends its time.
  */
 static void
 IterExpand(VpGraphIter *iter, const VpGraph *graph, int32_t count,
 		   void (*interrupt_check) (void))
 {
+	VpNodeId	fresh[2 * VP_GRAPH_MAX_M];
 	int			i;
 
 	while (iter->ncand > 0 && iter->visits < iter->max_visits)
@@ -1834,22 +1916,17 @@ IterExpand(VpGraphIter *iter, const VpGraph *graph, int32_t count,
 		Candidate	c;
 		const int32_t *links;
 		int			nlinks;
+		int			nfresh = 0;
 
 		if (iter->nwindow >= iter->ef && iter->cand[0].dist > iter->window[0].dist)
 			break;
 		c = MinHeapPop(iter->cand, &iter->ncand);
 		links = NodeLinks(graph, c.id, 0);
+		if (iter->ncand > 0)
+			Prefetch(NodeLinks(graph, iter->cand[0].id, 0));
 		nlinks = LoadAcquire(&links[0]);
 		if (nlinks > MaxLinks(graph, 0))
 			nlinks = MaxLinks(graph, 0);
-		for (i = 0; i < nlinks; i++)
-		{
-			VpNodeId	id = LoadAcquire(&links[1 + i]);
-
-			if (id >= 0 && id < count &&
-				!(iter->visited[id >> 3] & (1 << (id & 7))))
-				PrefetchVector(graph, id, 64);
-		}
 		for (i = 0; i < nlinks; i++)
 		{
 			VpNodeId	id = LoadAcquire(&links[1 + i]);
@@ -1858,11 +1935,35 @@ IterExpand(VpGraphIter *iter, const VpGraph *graph, int32_t count,
 				(iter->visited[id >> 3] & (1 << (id & 7))))
 				continue;
 			iter->visited[id >> 3] |= (uint8_t) (1 << (id & 7));
+			fresh[nfresh++] = id;
+			PrefetchVector(graph, id, 128);
+		}
+		for (i = 0; i < nfresh; i++)
+		{
+			VpNodeId	id = fresh[i];
+			float		d;
+
+			/* whole vectors, a few ahead of the one being compared */
+			if (i == 0)
+			{
+				int			j;
+
+				for (j = 1; j < ITER_PREFETCH_AHEAD && j < nfresh; j++)
+					PrefetchVector(graph, fresh[j], UINT32_MAX);
+			}
+			if (i + ITER_PREFETCH_AHEAD < nfresh)
+				PrefetchVector(graph, fresh[i + ITER_PREFETCH_AHEAD], UINT32_MAX);
+			d = Distance(graph, iter->query, NodeVector(graph, id));
 			iter->visits++;
 			CountDistance(&iter->ndist, interrupt_check);
-			IterDiscover(iter, graph, id,
-						 Distance(graph, iter->query, NodeVector(graph, id)),
-						 count);
+			if (iter->nwindow >= iter->ef && d >= iter->window[0].dist)
+				IterPark(iter, id, d);
+			else
+			{
+				/* likely to be expanded soon */
+				Prefetch(NodeLinks(graph, id, 0));
+				IterDiscover(iter, graph, id, d, count);
+			}
 		}
 	}
 }
@@ -1870,8 +1971,7 @@ IterExpand(VpGraphIter *iter, const VpGraph *graph, int32_t count,
 /*
  * Move the window into hits in ascending order, dropping nodes deleted
  * since they were found and (strict order) hits closer than the last one
- * returned, then refill the window from rest.  Returns the window's size;
- * *emitted gets the hits kept.
+ * returned.  Returns the window's size; *emitted gets the hits kept.
  */
 static int
 IterEmit(VpGraphIter *iter, const VpGraph *graph, VpSearchHit *hits,
@@ -1890,16 +1990,13 @@ IterEmit(VpGraphIter *iter, const VpGraph *graph, VpSearchHit *hits,
 	}
 	for (i = 0; i < n; i++)
 	{
-		if (NodeInfo(graph, hits[i].node)->deleted ||
+		if ((LoadFlags(NodeFlags(graph, hits[i].node)) & NODE_DELETED) ||
 			(iter->strict && hits[i].distance < iter->last_dist))
 			continue;
 		hits[kept++] = hits[i];
 	}
 	if (kept > 0)
 		iter->last_dist = hits[kept - 1].distance;
-	while (iter->nrest > 0 && iter->nwindow < iter->ef)
-		MaxHeapPush(iter->window, &iter->nwindow,
-					MinHeapPop(iter->rest, &iter->nrest));
 	*emitted = kept;
 	return n;
 }
@@ -1940,13 +2037,15 @@ VpGraphIterCreate(const VpAllocator *allocator, const VpGraph *graph,
 	iter->nodes = count;
 	iter->cand_cap = 2 * ef + 64;
 	iter->rest_cap = 2 * ef + 64;
+	iter->later_cap = 4 * ef + 64;
 	iter->visited = allocator->alloc(allocator->ctx, bitmap_bytes);
 	iter->query = allocator->alloc(allocator->ctx, sizeof(float) * (size_t) dims);
 	iter->cand = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) iter->cand_cap);
 	iter->rest = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) iter->rest_cap);
 	iter->window = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) (ef + 1));
+	iter->later = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) iter->later_cap);
 	if (iter->visited == NULL || iter->query == NULL || iter->cand == NULL ||
-		iter->rest == NULL || iter->window == NULL)
+		iter->rest == NULL || iter->window == NULL || iter->later == NULL)
 	{
 		VpGraphIterDestroy(iter);
 		return NULL;
@@ -1997,8 +2096,20 @@ VpGraphIterNext(VpGraphIter *iter, const VpGraph *graph, VpSearchHit *hits,
 
 	for (;;)
 	{
+		if (iter->windows > 0)
+		{
+			/*
+			 * Start the next window from what earlier ones left: the
+			 * closest of rest, then the parked nodes, offered against it.
+			 */
+			while (iter->nrest > 0 && iter->nwindow < iter->ef)
+				MaxHeapPush(iter->window, &iter->nwindow,
+							MinHeapPop(iter->rest, &iter->nrest));
+			IterUnpark(iter, graph, count);
+		}
 		IterExpand(iter, graph, count, interrupt_check);
 		n = IterEmit(iter, graph, hits, &emitted);
+		iter->windows++;
 		/* a window of only skipped hits is not the end: go on */
 		if (emitted > 0 || n == 0)
 			return emitted;
@@ -2041,5 +2152,7 @@ VpGraphIterDestroy(VpGraphIter *iter)
 		release(ctx, iter->rest);
 	if (iter->window)
 		release(ctx, iter->window);
+	if (iter->later)
+		release(ctx, iter->later);
 	release(ctx, iter);
 }
