@@ -13,7 +13,8 @@
 #      Merge Append, and the exact answer within that range.
 #  (d) A partition created afterwards (CREATE TABLE ... PARTITION OF) gets
 #      the index.  ATTACH PARTITION of a table that already has a matching
-#      hnsw index adopts it (no second index, no second graph); a table
+#      hnsw index adopts it (no second index, no second graph), even with
+#      another m, since PostgreSQL does not compare index options; a table
 #      whose hnsw index has another operator class gets a new index.  The
 #      answer over all five partitions is still exact.
 #  (e) Rows inserted through the parent go into their partition's graph.
@@ -148,7 +149,7 @@ CREATE TABLE items_p4 PARTITION OF items FOR VALUES FROM (3001) TO (4001);
 @{[ insert_rows('items', 0.2, 3001, 4000) ]}
 CREATE TABLE items_p5 (id int, v vector($dims));
 @{[ insert_rows('items_p5', 0.3, 4001, 5000) ]}
-CREATE INDEX items_p5_own_idx ON items_p5 USING hnsw (v vector_l2_ops);
+CREATE INDEX items_p5_own_idx ON items_p5 USING hnsw (v vector_l2_ops) WITH (m = 12);
 CREATE TABLE items_p6 (id int, v vector($dims));
 @{[ insert_rows('items_p6', 0.4, 5001, 6000) ]}
 CREATE INDEX items_p6_cos_idx ON items_p6 USING hnsw (v vector_cosine_ops);
@@ -163,6 +164,13 @@ $node->safe_psql('postgres',
 );
 is(hnsw_indexes_of('items_p5'), 'items_p5_own_idx:vector_l2_ops',
 	'ATTACH with a matching hnsw index: that index is reused, no second one');
+is( $node->safe_psql(
+		'postgres',
+		q{SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'items_p5_own_idx'}
+	),
+	'm=12',
+	'the adopted index keeps its own m (PostgreSQL does not compare index options)'
+);
 is($builds_before, 1, 'items_p5_own_idx was built once by its CREATE INDEX');
 is(count_builds($node, $offset, 'items_p5_v_idx', 'postgres')
 	  + count_builds($node, $offset, 'items_p5_own_idx', 'postgres'),

@@ -17,7 +17,9 @@
 #  (c) EXPLAIN VERBOSE of the k-NN over the parent: Merge Append of the
 #      local index scan and two Foreign Scans whose Remote SQL orders by
 #      v OPERATOR(public.<->) $1; each shard's graph counts one search per
-#      query vector, so the shards run the k-NN on their own index.
+#      query vector, so the shards run the k-NN on their own index.  A
+#      foreign table of a server without extensions 'vecpersist' gets no
+#      remote ORDER BY (a local Sort of every row instead).
 #  (d) The answer through the coordinator equals the exact top 10 over all
 #      rows (a sequential scan of items_single, a plain table on the
 #      coordinator holding the same rows).
@@ -167,6 +169,24 @@ foreach my $i (sort keys %shards)
 		qr/Foreign Scan on public\.items_p$i .*?Remote SQL: SELECT id, v FROM public\.items_p$i ORDER BY \(v OPERATOR\(public\.<->\) \$1::public\.vector\($dims\)\) ASC NULLS LAST/s,
 		"shard$i: the Remote SQL orders by the <-> distance");
 }
+
+# Without extensions 'vecpersist', nothing of ours is sent: the shard
+# returns every row and the coordinator sorts them.
+my $host1 = $shard1->host;
+my $port1 = $shard1->port;
+$plan = $coord->safe_psql(
+	'postgres', qq{
+CREATE SERVER shard1_plain FOREIGN DATA WRAPPER postgres_fdw
+    OPTIONS (host '$host1', port '$port1', dbname 'postgres');
+CREATE USER MAPPING FOR CURRENT_USER SERVER shard1_plain OPTIONS (user '$user');
+CREATE FOREIGN TABLE items_p1_plain (id int, v vector($dims))
+    SERVER shard1_plain OPTIONS (table_name 'items_p1');
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id FROM items_p1_plain ORDER BY v <-> (SELECT v FROM queries WHERE qid = 1) LIMIT 10;
+});
+note "k-NN on a foreign table of a server without extensions 'vecpersist':\n$plan";
+like($plan, qr/Sort\n.*Remote SQL: SELECT id, v FROM public\.items_p1\n?$/s,
+	'without extensions \'vecpersist\': no remote ORDER BY, a local Sort');
 
 # (d) the answer equals the exact one ----------------------------------------
 sub searches_of
