@@ -9,13 +9,18 @@
  * vacuum_epoch *after* all flags are written: a graph that read the old
  * epoch before or during the walk will see the new one and redo its
  * deletion pass, so no vacuumed heap TID is ever returned once its
- * slot can be reused.
+ * slot can be reused.  A walk that was cut short (error, cancel, crash)
+ * leaves flags that no epoch bump announced; the heap slots of those rows
+ * are only freed by a later VACUUM, whose walk finds more flagged items
+ * than the metapage's items_dead counts and bumps the epoch for them.
  *
  * amvacuumcleanup unlinks pages whose items are all dead (and the
  * continuation pages of a dead spanning item) from the chain and pushes
  * them on the free list for appends to reuse, holding the chain lock
  * exclusively so no graph build or catch-up is walking the chain.  The
- * tail page is never recycled.
+ * tail page is never recycled.  Each unlink moves its items from
+ * items_dead to items_recycled in the same WAL record, so the counters
+ * stay exact across a crash.
  *
  * IDENTIFICATION
  *	  src/vpvacuum.c
@@ -33,12 +38,11 @@
 #include "vppage.h"
 
 /*
- * Add n to the metapage's dead-item count (negative when recycling) and,
- * if bump_epoch, advance the vacuum epoch; WAL-logged.
+ * Add dead_delta to the metapage's dead-item count and advance the vacuum
+ * epoch; WAL-logged.
  */
 static void
-UpdateMetaCounts(Relation index, int64 dead_delta, int64 recycled,
-				 bool bump_epoch)
+BumpVacuumEpoch(Relation index, int64 dead_delta)
 {
 	Buffer		metabuf = ReadBuffer(index, VP_METAPAGE_BLKNO);
 	GenericXLogState *xlog;
@@ -49,9 +53,7 @@ UpdateMetaCounts(Relation index, int64 dead_delta, int64 recycled,
 	xlog = GenericXLogStart(index);
 	meta = VpPageGetMeta(GenericXLogRegisterBuffer(xlog, metabuf, 0));
 	meta->items_dead += dead_delta;
-	meta->items_recycled += recycled;
-	if (bump_epoch)
-		meta->vacuum_epoch++;
+	meta->vacuum_epoch++;
 	GenericXLogFinish(xlog);
 	UnlockReleaseBuffer(metabuf);
 }
@@ -78,6 +80,13 @@ ReadChainPage(IndexVacuumInfo *info, BlockNumber blkno, int mode)
  * ambulkdelete: flag the items whose heap tuples the callback reports
  * dead.  Concurrent appends only touch the tail, which we lock per page
  * like every other page.
+ *
+ * The epoch is bumped when this walk flagged items, and also when it
+ * found more items already flagged than items_dead counts: flags written
+ * by an earlier walk that ended before its bump.  Graphs have not dropped
+ * those nodes yet, and their heap slots may be reused once this VACUUM
+ * finishes.  items_dead is then set to what the walk counted (only one
+ * VACUUM runs on an index at a time, and appends add live items only).
  */
 IndexBulkDeleteResult *
 vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
@@ -87,6 +96,7 @@ vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	VpMetaPageData meta;
 	BlockNumber blkno;
 	int64		newly_dead = 0;
+	int64		already_dead = 0;
 
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
@@ -113,7 +123,10 @@ vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				VpItemHeader item = (VpItemHeader) PageGetItem(page, PageGetItemId(page, off));
 
 				if (item->flags & VP_ITEM_DEAD)
+				{
+					already_dead++;
 					continue;
+				}
 				if (callback(&item->heap_tid, callback_state))
 					dead[ndead++] = off;
 				else
@@ -142,8 +155,9 @@ vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		UnlockReleaseBuffer(buf);
 	}
 
-	if (newly_dead > 0)
-		UpdateMetaCounts(index, newly_dead, 0, true);
+	if (newly_dead > 0 || already_dead != (int64) meta.items_dead)
+		BumpVacuumEpoch(index,
+						already_dead + newly_dead - (int64) meta.items_dead);
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	stats->estimated_count = false;
 	return stats;
@@ -177,12 +191,14 @@ PageAllDead(Page page, int *nitems, bool *spans)
 
 /*
  * Unlink block blkno (following prevblk, or the head) from the chain and
- * push it on the free list, in one WAL record.  Lock order: metapage,
- * previous page, page.  Returns false (and does nothing) if the page has
- * become the tail or is no longer linked after prevblk.
+ * push it on the free list, moving its nitems dead items from the
+ * metapage's items_dead to items_recycled, in one WAL record.  Lock order:
+ * metapage, previous page, page.  Returns false (and does nothing) if the
+ * page has become the tail or is no longer linked after prevblk.
  */
 static bool
-RecyclePage(Relation index, BlockNumber prevblk, BlockNumber blkno)
+RecyclePage(Relation index, BlockNumber prevblk, BlockNumber blkno,
+			int nitems)
 {
 	Buffer		metabuf,
 				prevbuf = InvalidBuffer,
@@ -223,6 +239,8 @@ RecyclePage(Relation index, BlockNumber prevblk, BlockNumber blkno)
 		VpPageGetOpaque(page)->next = meta->free_head;
 		meta->free_head = blkno;
 		meta->free_pages++;
+		meta->items_dead -= Min(meta->items_dead, (uint64) nitems);
+		meta->items_recycled += nitems;
 		GenericXLogFinish(xlog);
 	}
 	else
@@ -237,11 +255,10 @@ RecyclePage(Relation index, BlockNumber prevblk, BlockNumber blkno)
 
 /*
  * Recycle every page whose items are all dead, and the continuation pages
- * of dead spanning items.  Returns the number of items removed with them
- * in *items_removed and the pages freed.
+ * of dead spanning items.  Returns the number of pages freed.
  */
 static BlockNumber
-RecycleDeadPages(IndexVacuumInfo *info, int64 *items_removed)
+RecycleDeadPages(IndexVacuumInfo *info)
 {
 	Relation	index = info->index;
 	VpMetaPageData meta;
@@ -250,7 +267,6 @@ RecycleDeadPages(IndexVacuumInfo *info, int64 *items_removed)
 	BlockNumber freed = 0;
 	bool		in_live_item = false;	/* continuation pages to keep */
 
-	*items_removed = 0;
 	LockPage(index, VP_CHAIN_LOCK_BLKNO, ExclusiveLock);
 	VpReadMeta(index, &meta);
 	for (blkno = meta.head_block; BlockNumberIsValid(blkno);)
@@ -276,11 +292,8 @@ RecycleDeadPages(IndexVacuumInfo *info, int64 *items_removed)
 		UnlockReleaseBuffer(buf);
 
 		if (dead && BlockNumberIsValid(next) &&
-			RecyclePage(index, prevblk, blkno))
-		{
+			RecyclePage(index, prevblk, blkno, nitems))
 			freed++;
-			*items_removed += nitems;
-		}
 		else
 			prevblk = blkno;
 		blkno = next;
@@ -297,7 +310,6 @@ vpvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
 	Relation	index = info->index;
 	VpMetaPageData meta;
-	int64		removed = 0;
 	BlockNumber freed = 0;
 
 	if (info->analyze_only)
@@ -306,9 +318,7 @@ vpvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	VpReadMeta(index, &meta);
 	if (meta.items_dead > 0)
 	{
-		freed = RecycleDeadPages(info, &removed);
-		if (removed > 0)
-			UpdateMetaCounts(index, -removed, removed, false);
+		freed = RecycleDeadPages(info);
 		VpReadMeta(index, &meta);
 	}
 
