@@ -34,7 +34,8 @@
  * lock of ours held, and then applies each item under the slot's writer
  * lock; the graph module lets one writer insert while others search, so
  * searches wait only while a region is replaced (the graph grows).  Chain walks take the chain lock (VP_CHAIN_LOCK_BLKNO) in share
- * mode so VACUUM cannot recycle pages under them.
+ * mode so VACUUM cannot recycle pages under them (on a hot standby replay
+ * does not take it: the chain reader checks its steps there).
  *
  * IDENTIFICATION
  *	  src/vpcache.c
@@ -232,24 +233,28 @@ AdvanceMark(VpGraphMark *mark, uint64 key, BlockNumber block,
 
 /*
  * Where to resume reading the chain after a graph's watermark: the head as
- * it is now when nothing was absorbed yet.  The caller holds the chain
- * lock.  Returns false if VACUUM recycled the watermark page, so reading
- * cannot resume there.  *start is Invalid if the chain is empty.
+ * it is now when nothing was absorbed yet (*start_seq = 0).  The caller
+ * holds the chain lock.  Returns false if VACUUM recycled the watermark
+ * page, so reading cannot resume there (on a hot standby replay may still
+ * recycle it before the reader gets there: VpChainReaderInit checks the
+ * stamp again).  *start is Invalid if the chain is empty.
  */
 static bool
 ResumePoint(Relation index, const VpGraphMark *mark, BlockNumber *start,
-			OffsetNumber *after)
+			uint32 *start_seq, OffsetNumber *after)
 {
 	VpMetaPageData now;
 
 	if (BlockNumberIsValid(mark->wm_block))
 	{
 		*start = mark->wm_block;
+		*start_seq = mark->wm_seq;
 		*after = mark->wm_off;
 		return VpPageHasSeq(index, mark->wm_block, mark->wm_seq);
 	}
 	VpReadMeta(index, &now);
 	*start = now.head_block;
+	*start_seq = 0;
 	*after = InvalidOffsetNumber;
 	return true;
 }
@@ -276,7 +281,7 @@ CollectLiveKeys(Relation index, int64 *nkeys, uint64 *max_key,
 	VpReadMeta(index, &meta);
 	*epoch = meta.vacuum_epoch;
 	/* verify=false: flags are all we read here */
-	VpChainReaderInit(&reader, index, meta.dims, meta.head_block,
+	VpChainReaderInit(&reader, index, meta.dims, meta.head_block, 0,
 					  InvalidOffsetNumber, false);
 	while (BlockNumberIsValid(meta.head_block) &&
 		   VpChainReaderNext(&reader, &item))
@@ -431,19 +436,26 @@ InsertPrivate(VpPrivateGraph *entry, const float *vector, ItemPointer heap_tid,
 }
 
 /*
- * Read the chain from start_block (after after_off) and absorb every live
- * item into a private graph, advancing the watermark item by item so that
- * an error leaves a consistent graph (catch-up of a private graph).
+ * Read the chain from start_block (after after_off; see VpChainReaderInit
+ * for start_seq) and absorb every live item into a private graph,
+ * advancing the watermark item by item so that an error leaves a
+ * consistent graph (catch-up of a private graph).  Returns false if the
+ * watermark page was recycled: nothing was read.
  */
-static void
+static bool
 AbsorbPrivate(Relation index, VpPrivateGraph *entry, BlockNumber start_block,
-			  OffsetNumber after_off)
+			  uint32 start_seq, OffsetNumber after_off)
 {
 	VpChainReaderData reader;
 	VpReadItem	item;
 
-	VpChainReaderInit(&reader, index, VpGraphGetParams(entry->graph)->dims,
-					  start_block, after_off, true);
+	if (!VpChainReaderInit(&reader, index,
+						   VpGraphGetParams(entry->graph)->dims,
+						   start_block, start_seq, after_off, true))
+	{
+		VpChainReaderEnd(&reader);
+		return false;
+	}
 	while (VpChainReaderNext(&reader, &item))
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -452,6 +464,7 @@ AbsorbPrivate(Relation index, VpPrivateGraph *entry, BlockNumber start_block,
 		AdvanceMark(&entry->mark, item.key, item.block, item.offnum);
 	}
 	VpChainReaderEnd(&reader);
+	return true;
 }
 
 /*
@@ -552,7 +565,7 @@ StageAndLink(Relation index, VpPrivateGraph *entry, BlockNumber start_block,
 	VpReadItem	item;
 
 	VpChainReaderInit(&reader, index, VpGraphGetParams(entry->graph)->dims,
-					  start_block, InvalidOffsetNumber, true);
+					  start_block, 0, InvalidOffsetNumber, true);
 	while (VpChainReaderNext(&reader, &item))
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -674,18 +687,19 @@ CatchUpPrivate(Relation index, VpPrivateGraph *entry,
 		else
 		{
 			BlockNumber start;
+			uint32		start_seq;
 			OffsetNumber after;
 
 			LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-			if (!ResumePoint(index, &entry->mark, &start, &after))
+			if (!ResumePoint(index, &entry->mark, &start, &start_seq, &after) ||
+				(BlockNumberIsValid(start) &&
+				 !AbsorbPrivate(index, entry, start, start_seq, after)))
 			{
 				/* VACUUM recycled the watermark page: cannot resume there */
 				UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 				entry->valid = false;
 				continue;
 			}
-			if (BlockNumberIsValid(start))
-				AbsorbPrivate(index, entry, start, after);
 			UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 			entry->mark.items_seen = Max(entry->mark.items_seen,
 										 meta->items_appended);
@@ -956,6 +970,7 @@ AbsorbShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
 	VpChainReaderData reader;
 	VpPendingItem *items;
 	BlockNumber start;
+	uint32		start_seq;
 	OffsetNumber after;
 	MemoryContext batchcxt;
 	MemoryContext oldcxt;
@@ -963,7 +978,7 @@ AbsorbShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
 	bool		done = false;
 
 	LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-	if (!ResumePoint(index, mark, &start, &after))
+	if (!ResumePoint(index, mark, &start, &start_seq, &after))
 	{
 		UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 		return VP_SHARED_REBUILD;
@@ -975,7 +990,9 @@ AbsorbShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
 										 "vecpersist catch-up",
 										 ALLOCSET_DEFAULT_SIZES);
 		items = palloc(sizeof(VpPendingItem) * VP_ABSORB_BATCH_ITEMS);
-		VpChainReaderInit(&reader, index, dims, start, after, true);
+		if (!VpChainReaderInit(&reader, index, dims, start, start_seq, after,
+							   true))
+			result = VP_SHARED_REBUILD;
 		while (!done && result == VP_SHARED_CURRENT)
 		{
 			int			n;

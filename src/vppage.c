@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
@@ -281,15 +282,12 @@ ReportCorruptItem(Relation index, BlockNumber blkno, OffsetNumber off)
 }
 
 /*
- * Copy block blkno into reader->page under a short share lock and check
- * that it is a data page that continues the chain in order.
+ * Copy block blkno into reader->page under a short share lock.
  */
 static void
-ReadChainPage(VpChainReader reader, BlockNumber blkno)
+CopyChainPage(VpChainReader reader, BlockNumber blkno)
 {
 	Buffer		buf;
-	Page		page;
-	VpPageOpaque opaque;
 
 	CHECK_FOR_INTERRUPTS();
 
@@ -303,8 +301,18 @@ ReadChainPage(VpChainReader reader, BlockNumber blkno)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	memcpy(reader->page, BufferGetPage(buf), BLCKSZ);
 	UnlockReleaseBuffer(buf);
+}
 
-	page = (Page) reader->page;
+/*
+ * Make the copy in reader->page (block blkno) the current page, after
+ * checking that it is a data page that continues the chain in order.
+ */
+static void
+AcceptChainPage(VpChainReader reader, BlockNumber blkno)
+{
+	Page		page = (Page) reader->page;
+	VpPageOpaque opaque;
+
 	VpCheckDataPage(reader->index, page, blkno);
 	opaque = VpPageGetOpaque(page);
 	if (opaque->seq <= reader->last_seq)
@@ -319,14 +327,145 @@ ReadChainPage(VpChainReader reader, BlockNumber blkno)
 }
 
 /*
- * Start reading the chain at block start (the head, or a page a graph has
- * absorbed up to), returning only items after offset after_off on that
- * first page.  dims is the vector length every item must have.  Live
- * items' CRCs are checked when verify is true.
+ * Where the chain goes on now after the page prevblk stamped prevseq, or
+ * where it starts now if prevblk is Invalid.  Sets *gone (and returns
+ * Invalid) if prevblk is no longer that chain page.
  */
-void
+static BlockNumber
+CurrentLink(VpChainReader reader, BlockNumber prevblk, uint32 prevseq,
+			bool *gone)
+{
+	Buffer		buf;
+	Page		page;
+	VpPageOpaque opaque;
+	BlockNumber next = InvalidBlockNumber;
+
+	*gone = false;
+	if (!BlockNumberIsValid(prevblk))
+	{
+		VpMetaPageData meta;
+
+		VpReadMeta(reader->index, &meta);
+		return meta.head_block;
+	}
+
+	buf = ReadBufferExtended(reader->index, MAIN_FORKNUM, prevblk, RBM_NORMAL,
+							 reader->strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	opaque = VpPageGetOpaque(page);
+	if (PageIsNew(page) || opaque->page_id != VP_PAGE_ID ||
+		!(opaque->flags & VP_PAGE_DATA) || opaque->seq != prevseq)
+		*gone = true;
+	else
+		next = opaque->next;
+	UnlockReleaseBuffer(buf);
+	return next;
+}
+
+/* How the reader got to its new current page */
+typedef enum VpChainStep
+{
+	VP_STEP_END,				/* the chain ends: no new page */
+	VP_STEP_NEXT,				/* the page the last one linked to */
+	VP_STEP_ELSEWHERE			/* that page was recycled meanwhile (hot
+								 * standby): the one that follows now */
+} VpChainStep;
+
+/*
+ * Move to the page that follows the current one in the chain, or to the
+ * head when there is no current page yet.
+ *
+ * On a primary, chain walkers hold the chain lock, so VACUUM cannot
+ * recycle a page between the copy of one page and the read of the next,
+ * and the copy's link is followed as it is.  On a hot standby no lock
+ * keeps a walker and the startup process apart: replay of a recycling can
+ * free the next page, or hand it to an append that links it at the
+ * chain's end, after the walker copied the page that linked to it.  So
+ * there every step is checked after the copy: the previous page must
+ * still be the same chain page and still link to the page copied (for
+ * the head: the metapage must still name it).  A link that left a page
+ * never comes back to it (pages are only linked after the tail, and a
+ * page with a successor never becomes the tail again), so then the copy
+ * was taken while the page was in the chain.  When the check fails the
+ * walk goes on from where the previous page links now: the pages it
+ * passes over were recycled, so they held only dead items.  If the
+ * previous page itself was recycled, the walk starts again at the head,
+ * passing over the pages stamped up to the last one visited.
+ */
+static VpChainStep
+ReadNextChainPage(VpChainReader reader)
+{
+	BlockNumber blkno = reader->next_block;
+	BlockNumber prevblk = reader->cur_block;
+	uint32		prevseq = reader->cur_seq;
+	bool		moved = false;
+	bool		restarted = false;
+
+	if (!RecoveryInProgress())
+	{
+		if (!BlockNumberIsValid(blkno))
+			return VP_STEP_END;
+		CopyChainPage(reader, blkno);
+		AcceptChainPage(reader, blkno);
+		return VP_STEP_NEXT;
+	}
+
+	for (;;)
+	{
+		VpPageOpaque opaque;
+		BlockNumber now;
+		bool		gone;
+
+		if (!BlockNumberIsValid(blkno))
+			return VP_STEP_END;
+		CopyChainPage(reader, blkno);
+		now = CurrentLink(reader, prevblk, prevseq, &gone);
+		if (gone)
+		{
+			/* start again at the head */
+			prevblk = InvalidBlockNumber;
+			prevseq = 0;
+			blkno = CurrentLink(reader, prevblk, prevseq, &gone);
+			moved = restarted = true;
+			continue;
+		}
+		if (now != blkno)
+		{
+			blkno = now;
+			moved = true;
+			continue;
+		}
+
+		/* the copy is of a page in the chain */
+		VpCheckDataPage(reader->index, (Page) reader->page, blkno);
+		opaque = VpPageGetOpaque((Page) reader->page);
+		if (restarted && opaque->seq <= reader->last_seq)
+		{
+			/* visited before we started again at the head */
+			prevblk = blkno;
+			prevseq = opaque->seq;
+			blkno = opaque->next;
+			continue;
+		}
+		AcceptChainPage(reader, blkno);
+		return moved ? VP_STEP_ELSEWHERE : VP_STEP_NEXT;
+	}
+}
+
+/*
+ * Start reading the chain.  With start_seq == 0, at its head: start is
+ * the head block the caller read from the metapage (the chain is empty if
+ * it is Invalid).  Otherwise after offset after_off of block start, which
+ * must still be the chain page stamped start_seq (a graph's watermark):
+ * returns false if it is not, because VACUUM recycled it, and the reader
+ * must then only be ended.  dims is the vector length every item must
+ * have.  Live items' CRCs are checked when verify is true.
+ */
+bool
 VpChainReaderInit(VpChainReader reader, Relation index, int dims,
-				  BlockNumber start, OffsetNumber after_off, bool verify)
+				  BlockNumber start, uint32 start_seq, OffsetNumber after_off,
+				  bool verify)
 {
 	reader->index = index;
 	reader->strategy = GetAccessStrategy(BAS_BULKREAD);
@@ -336,19 +475,35 @@ VpChainReaderInit(VpChainReader reader, Relation index, int dims,
 	reader->vector = palloc(sizeof(float) * Max(dims, 1));
 	reader->last_seq = 0;
 	reader->cur_block = InvalidBlockNumber;
-	reader->next_block = InvalidBlockNumber;
-	if (BlockNumberIsValid(start))
+	reader->cur_seq = 0;
+	reader->cur_off = InvalidOffsetNumber;
+	reader->next_block = start;
+	if (start_seq == 0 || !BlockNumberIsValid(start))
+		return true;
+
+	/* the stamp tells whether the copy is still that page */
+	CopyChainPage(reader, start);
+	if (PageIsNew((Page) reader->page) ||
+		VpPageGetOpaque((Page) reader->page)->page_id != VP_PAGE_ID ||
+		!(VpPageGetOpaque((Page) reader->page)->flags & VP_PAGE_DATA) ||
+		VpPageGetOpaque((Page) reader->page)->seq != start_seq)
 	{
-		ReadChainPage(reader, start);
-		reader->cur_off = after_off;
+		reader->next_block = InvalidBlockNumber;
+		return false;
 	}
+	AcceptChainPage(reader, start);
+	reader->cur_off = after_off;
+	return true;
 }
 
 /*
  * Collect the fragments of a spanning item whose head floats are already in
  * reader->vector[0..have-1], reading the continuation pages that follow.
+ * Returns false if, on a hot standby, the item's pages were recycled while
+ * we read them (it was dead by then): the reader is then on the page that
+ * follows now, none of whose items was returned yet.
  */
-static void
+static bool
 ReadFragments(VpChainReader reader, int have, BlockNumber head_block)
 {
 	while (have < reader->dims)
@@ -356,12 +511,18 @@ ReadFragments(VpChainReader reader, int have, BlockNumber head_block)
 		Page		page;
 		ItemId		iid;
 		int			n;
+		VpChainStep step = ReadNextChainPage(reader);
 
-		if (!BlockNumberIsValid(reader->next_block))
+		if (step == VP_STEP_END)
+		{
+			if (RecoveryInProgress())
+				return false;
 			ReportCorruptPage(reader->index, head_block,
 							  "A vector that spans pages ends early.");
-		ReadChainPage(reader, reader->next_block);
+		}
 		page = (Page) reader->page;
+		if (step == VP_STEP_ELSEWHERE)
+			return false;
 		if (!(VpPageGetOpaque(page)->flags & VP_PAGE_CONTINUATION) ||
 			PageGetMaxOffsetNumber(page) != 1)
 			ReportCorruptPage(reader->index, reader->cur_block,
@@ -376,6 +537,7 @@ ReadFragments(VpChainReader reader, int have, BlockNumber head_block)
 		/* the fragment page is consumed: nothing else to return from it */
 		reader->cur_off = PageGetMaxOffsetNumber(page);
 	}
+	return true;
 }
 
 /*
@@ -398,9 +560,8 @@ VpChainReaderNext(VpChainReader reader, VpReadItem *item)
 		if (!BlockNumberIsValid(reader->cur_block) ||
 			reader->cur_off >= PageGetMaxOffsetNumber(page))
 		{
-			if (!BlockNumberIsValid(reader->next_block))
+			if (ReadNextChainPage(reader) == VP_STEP_END)
 				return false;
-			ReadChainPage(reader, reader->next_block);
 			continue;
 		}
 
@@ -457,7 +618,12 @@ VpChainReaderNext(VpChainReader reader, VpReadItem *item)
 			pg_crc32c	crc = hdr->crc;
 			BlockNumber head_block = reader->cur_block;
 
-			ReadFragments(reader, have, head_block);
+			if (!ReadFragments(reader, have, head_block))
+			{
+				/* recycled under a standby's walk: it was dead */
+				item->flags |= VP_ITEM_DEAD;
+				return true;
+			}
 			if (reader->verify &&
 				VpItemCrc(&item->heap_tid, reader->vector, reader->dims) != crc)
 				ReportCorruptItem(reader->index, head_block, off);

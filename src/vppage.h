@@ -195,9 +195,9 @@ extern void VpFillItemPages(Page *pages, int npages, ItemPointer heap_tid,
 							const float *vector, int dims);
 extern void VpLinkPage(VpMetaPage meta, Page tail, BlockNumber tailblk,
 					   Page page, BlockNumber blkno);
-extern void VpChainReaderInit(VpChainReader reader, Relation index, int dims,
-							  BlockNumber start, OffsetNumber after_off,
-							  bool verify);
+extern bool VpChainReaderInit(VpChainReader reader, Relation index, int dims,
+							  BlockNumber start, uint32 start_seq,
+							  OffsetNumber after_off, bool verify);
 extern bool VpChainReaderNext(VpChainReader reader, VpReadItem *item);
 extern void VpChainReaderEnd(VpChainReader reader);
 extern bool VpPageHasSeq(Relation index, BlockNumber blkno, uint32 seq);
