@@ -28,6 +28,10 @@
 #      like an exact scan and find every row.
 #  (d) The standby is promoted and written to (INSERT, DELETE, VACUUM): its
 #      graph goes on without a rebuild and answers exactly.
+#  (e) (run before (d)) Vectors of 2500 dimensions, each spanning two
+#      pages: the standby finds every row and the exact neighbours, also
+#      after a DELETE and VACUUM that recycle heads and continuation pages
+#      and inserts that take them back.
 #
 # "Exact answer": as in the other tests (VpCacheTest.pm), the top 10 ids of
 # each of 20 query vectors through the hnsw index at ef_search = 400 equal
@@ -380,6 +384,59 @@ race('(c) next pages recycled', 'race1', 2025);
 race('(c) current page recycled', 'race2', 1901);
 
 note sprintf("(c) done after %.1f s", time - $t_start);
+
+# (e) vectors that span pages (2500 dimensions: two pages each) --------------
+
+# 300 rows; every row must be found first for its own vector on the
+# standby, and the 5 nearest rows of 10 of them must be the exact ones;
+# after a deletion of whole runs of rows (their head and continuation
+# pages recycled) and new rows (taking those pages back).
+sub check_wide
+{
+	my ($label) = @_;
+	$primary->wait_for_catchup($standby);
+	my $sql = q{
+SELECT count(*) FILTER (WHERE (SELECT t.id FROM wide t ORDER BY t.v <-> s.v LIMIT 1)
+                              IS DISTINCT FROM s.id),
+       string_agg((SELECT string_agg(t.id::text, ',' ORDER BY t.v <-> s.v, t.id)
+                   FROM (SELECT id, v FROM wide t ORDER BY t.v <-> s.v LIMIT 5) t),
+                  ' ' ORDER BY s.id) FILTER (WHERE s.id % 30 = 1)
+FROM wide s};
+	like($standby->safe_psql('postgres', "BEGIN; $index_settings EXPLAIN (COSTS OFF) $sql; COMMIT;"),
+		qr/Index Scan using wide_v_idx on wide t/, "$label: the statement scans wide_v_idx");
+	my ($missed, $got) = split /\|/,
+	  $standby->safe_psql('postgres', "BEGIN; $index_settings $sql; COMMIT;");
+	my (undef, $want) = split /\|/,
+	  $standby->safe_psql('postgres', "BEGIN; $exact_settings $sql; COMMIT;");
+	is($missed, 0, "$label: every row is found first for its own vector on the standby");
+	is($got, $want, "$label: the standby's 5 nearest rows of sampled rows are the exact ones");
+	return;
+}
+$primary->safe_psql(
+	'postgres', q{
+CREATE TABLE wide (id int PRIMARY KEY, v vector(2500));
+INSERT INTO wide
+  SELECT i, (SELECT array_agg(sin(i * 0.37 + d * 0.011 * (i % 7 + 1))::real ORDER BY d)
+             FROM generate_series(1, 2500) d)::vector(2500)
+  FROM generate_series(1, 300) i;
+CREATE INDEX wide_v_idx ON wide USING hnsw (v vector_l2_ops);
+});
+check_wide('(e) wide vectors');
+$primary->safe_psql(
+	'postgres', q{
+DELETE FROM wide WHERE id BETWEEN 51 AND 120 OR id % 9 = 0;
+VACUUM wide;
+INSERT INTO wide
+  SELECT i, (SELECT array_agg(cos(i * 0.29 + d * 0.013 * (i % 5 + 1))::real ORDER BY d)
+             FROM generate_series(1, 2500) d)::vector(2500)
+  FROM generate_series(1001, 1060) i;
+});
+check_wide('(e) wide vectors after DELETE, VACUUM and INSERT');
+$r = cache_row($standby, 'wide_v_idx');
+is($r->{nodes} - $r->{dead_nodes},
+	$standby->safe_psql('postgres', 'SELECT count(*) FROM wide'),
+	'(e) the standby\'s undeleted nodes are the live rows');
+note sprintf("(e) done after %.1f s", time - $t_start);
 
 # (d) promotion, then writes on the promoted standby ---------------------------
 
