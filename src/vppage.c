@@ -268,6 +268,51 @@ VpCheckDataPage(Relation index, Page page, BlockNumber blkno)
 }
 
 /*
+ * Error out unless page (block blkno) may follow, in a walk of the chain,
+ * a page stamped *last_seq (0 before the first page), and remember its
+ * stamp in *last_seq.  Pages join the chain in stamp order, so a stamp
+ * that does not grow means a damaged next link: without this check a link
+ * back to an earlier page would make the walk go round forever.
+ */
+void
+VpCheckChainOrder(Relation index, Page page, BlockNumber blkno,
+				  uint32 *last_seq)
+{
+	uint32		seq = VpPageGetOpaque(page)->seq;
+
+	if (seq <= *last_seq)
+		ReportCorruptPage(index, blkno,
+						  "The page chain is not in append order.");
+	*last_seq = seq;
+}
+
+/*
+ * Return item off of data page (block blkno), after checking that its line
+ * pointer is a normal one whose item lies between pd_upper and the special
+ * space, MAXALIGNed, and is at least min_len bytes long.  Line pointers
+ * come from disk unchecked (PostgreSQL verifies only the page header), so
+ * without this a damaged one would lead a reader, or VACUUM, which writes
+ * item flags, outside the page.
+ */
+Item
+VpGetCheckedItem(Relation index, Page page, BlockNumber blkno,
+				 OffsetNumber off, Size min_len)
+{
+	PageHeader	phdr = (PageHeader) page;
+	ItemId		iid = PageGetItemId(page, off);
+	Size		start = ItemIdGetOffset(iid);
+	Size		len = ItemIdGetLength(iid);
+
+	if (!ItemIdIsNormal(iid) || start < phdr->pd_upper ||
+		start != MAXALIGN(start) || start + len > phdr->pd_special)
+		ReportCorruptPage(index, blkno,
+						  "An item lies outside the page's item space.");
+	if (len < min_len)
+		ReportCorruptPage(index, blkno, "An item has an invalid length.");
+	return PageGetItem(page, iid);
+}
+
+/*
  * Report an item whose checksum does not match its contents.
  */
 static void
@@ -314,12 +359,9 @@ AcceptChainPage(VpChainReader reader, BlockNumber blkno)
 	VpPageOpaque opaque;
 
 	VpCheckDataPage(reader->index, page, blkno);
+	VpCheckChainOrder(reader->index, page, blkno, &reader->last_seq);
 	opaque = VpPageGetOpaque(page);
-	if (opaque->seq <= reader->last_seq)
-		ReportCorruptPage(reader->index, blkno,
-						  "The page chain is not in append order.");
 
-	reader->last_seq = opaque->seq;
 	reader->cur_block = blkno;
 	reader->cur_seq = opaque->seq;
 	reader->cur_off = InvalidOffsetNumber;
@@ -509,7 +551,7 @@ ReadFragments(VpChainReader reader, int have, BlockNumber head_block)
 	while (have < reader->dims)
 	{
 		Page		page;
-		ItemId		iid;
+		float	   *fragment;
 		int			n;
 		VpChainStep step = ReadNextChainPage(reader);
 
@@ -527,12 +569,15 @@ ReadFragments(VpChainReader reader, int have, BlockNumber head_block)
 			PageGetMaxOffsetNumber(page) != 1)
 			ReportCorruptPage(reader->index, reader->cur_block,
 							  "A continuation page is missing.");
-		iid = PageGetItemId(page, FirstOffsetNumber);
-		n = ItemIdGetLength(iid) / sizeof(float);
+		fragment = (float *) VpGetCheckedItem(reader->index, page,
+											  reader->cur_block,
+											  FirstOffsetNumber, 0);
+		n = ItemIdGetLength(PageGetItemId(page, FirstOffsetNumber)) /
+			sizeof(float);
 		if (n <= 0 || n > reader->dims - have)
 			ReportCorruptPage(reader->index, reader->cur_block,
 							  "A vector fragment has the wrong length.");
-		memcpy(reader->vector + have, PageGetItem(page, iid), n * sizeof(float));
+		memcpy(reader->vector + have, fragment, n * sizeof(float));
 		have += n;
 		/* the fragment page is consumed: nothing else to return from it */
 		reader->cur_off = PageGetMaxOffsetNumber(page);
@@ -579,9 +624,10 @@ VpChainReaderNext(VpChainReader reader, VpReadItem *item)
 		if (!ItemIdIsUsed(iid))
 			continue;
 		len = ItemIdGetLength(iid);
-		hdr = (VpItemHeader) PageGetItem(page, iid);
-		if (len < VP_ITEM_HEADER_SIZE ||
-			((len - VP_ITEM_HEADER_SIZE) % sizeof(float)) != 0)
+		hdr = (VpItemHeader) VpGetCheckedItem(reader->index, page,
+											  reader->cur_block, off,
+											  VP_ITEM_HEADER_SIZE);
+		if (((len - VP_ITEM_HEADER_SIZE) % sizeof(float)) != 0)
 			ReportCorruptPage(reader->index, reader->cur_block,
 							  "An item has an invalid length.");
 

@@ -202,5 +202,9 @@ extern bool VpChainReaderNext(VpChainReader reader, VpReadItem *item);
 extern void VpChainReaderEnd(VpChainReader reader);
 extern bool VpPageHasSeq(Relation index, BlockNumber blkno, uint32 seq);
 extern void VpCheckDataPage(Relation index, Page page, BlockNumber blkno);
+extern void VpCheckChainOrder(Relation index, Page page, BlockNumber blkno,
+							  uint32 *last_seq);
+extern Item VpGetCheckedItem(Relation index, Page page, BlockNumber blkno,
+							 OffsetNumber off, Size min_len);
 
 #endif							/* VPPAGE_H */

@@ -60,11 +60,13 @@ BumpVacuumEpoch(Relation index, int64 dead_delta)
 
 /*
  * Read chain page blkno for VACUUM (after its cost-based delay, with its
- * buffer strategy), lock it in mode and check that it is a data page.
+ * buffer strategy), lock it in mode and check that it is a data page that
+ * follows a page stamped *last_seq in the chain (see VpCheckChainOrder).
  * Returned pinned and locked.
  */
 static Buffer
-ReadChainPage(IndexVacuumInfo *info, BlockNumber blkno, int mode)
+ReadChainPage(IndexVacuumInfo *info, BlockNumber blkno, int mode,
+			  uint32 *last_seq)
 {
 	Buffer		buf;
 
@@ -73,6 +75,7 @@ ReadChainPage(IndexVacuumInfo *info, BlockNumber blkno, int mode)
 							 info->strategy);
 	LockBuffer(buf, mode);
 	VpCheckDataPage(info->index, BufferGetPage(buf), blkno);
+	VpCheckChainOrder(info->index, BufferGetPage(buf), blkno, last_seq);
 	return buf;
 }
 
@@ -95,6 +98,7 @@ vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	Relation	index = info->index;
 	VpMetaPageData meta;
 	BlockNumber blkno;
+	uint32		last_seq = 0;
 	int64		newly_dead = 0;
 	int64		already_dead = 0;
 
@@ -112,7 +116,7 @@ vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		OffsetNumber dead[MaxOffsetNumber];
 		int			ndead = 0;
 
-		buf = ReadChainPage(info, blkno, BUFFER_LOCK_EXCLUSIVE);
+		buf = ReadChainPage(info, blkno, BUFFER_LOCK_EXCLUSIVE, &last_seq);
 		page = BufferGetPage(buf);
 
 		maxoff = PageGetMaxOffsetNumber(page);
@@ -120,8 +124,13 @@ vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		{
 			for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
 			{
-				VpItemHeader item = (VpItemHeader) PageGetItem(page, PageGetItemId(page, off));
+				VpItemHeader item;
 
+				if (!ItemIdIsUsed(PageGetItemId(page, off)))
+					continue;
+				/* checked here, so the loop below may write through dead[] */
+				item = (VpItemHeader) VpGetCheckedItem(index, page, blkno, off,
+													   VP_ITEM_HEADER_SIZE);
 				if (item->flags & VP_ITEM_DEAD)
 				{
 					already_dead++;
@@ -164,12 +173,13 @@ vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 }
 
 /*
- * Is every item on this (non-continuation) page dead?  Returns the item
- * count in *nitems, and in *spans whether an item continues on the pages
- * that follow.
+ * Is every item on this (non-continuation) page of index (block blkno)
+ * dead?  Returns the item count in *nitems, and in *spans whether an item
+ * continues on the pages that follow.
  */
 static bool
-PageAllDead(Page page, int *nitems, bool *spans)
+PageAllDead(Relation index, Page page, BlockNumber blkno, int *nitems,
+			bool *spans)
 {
 	OffsetNumber off,
 				maxoff = PageGetMaxOffsetNumber(page);
@@ -179,8 +189,12 @@ PageAllDead(Page page, int *nitems, bool *spans)
 	*spans = false;
 	for (off = FirstOffsetNumber; off <= maxoff; off = OffsetNumberNext(off))
 	{
-		VpItemHeader item = (VpItemHeader) PageGetItem(page, PageGetItemId(page, off));
+		VpItemHeader item;
 
+		if (!ItemIdIsUsed(PageGetItemId(page, off)))
+			continue;
+		item = (VpItemHeader) VpGetCheckedItem(index, page, blkno, off,
+											   VP_ITEM_HEADER_SIZE);
 		if (!(item->flags & VP_ITEM_DEAD))
 			all_dead = false;
 		if (item->flags & VP_ITEM_SPANS)
@@ -265,6 +279,7 @@ RecycleDeadPages(IndexVacuumInfo *info)
 	BlockNumber prevblk = InvalidBlockNumber;
 	BlockNumber blkno;
 	BlockNumber freed = 0;
+	uint32		last_seq = 0;
 	bool		in_live_item = false;	/* continuation pages to keep */
 
 	LockPage(index, VP_CHAIN_LOCK_BLKNO, ExclusiveLock);
@@ -277,7 +292,7 @@ RecycleDeadPages(IndexVacuumInfo *info)
 		bool		dead;
 		int			nitems = 0;
 
-		buf = ReadChainPage(info, blkno, BUFFER_LOCK_SHARE);
+		buf = ReadChainPage(info, blkno, BUFFER_LOCK_SHARE, &last_seq);
 		page = BufferGetPage(buf);
 		next = VpPageGetOpaque(page)->next;
 		if (VpPageGetOpaque(page)->flags & VP_PAGE_CONTINUATION)
@@ -286,7 +301,7 @@ RecycleDeadPages(IndexVacuumInfo *info)
 		{
 			bool		spans;
 
-			dead = PageAllDead(page, &nitems, &spans);
+			dead = PageAllDead(index, page, blkno, &nitems, &spans);
 			in_live_item = !dead && spans;
 		}
 		UnlockReleaseBuffer(buf);
