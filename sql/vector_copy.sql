@@ -65,7 +65,7 @@ CREATE TABLE vector_copy_any (v vector);
 -- 16001 dimensions
 \copy (SELECT '\x3e810000'::bytea) TO 'results/vector_copy_in4.bin' WITH (FORMAT binary)
 \copy vector_copy_any FROM 'results/vector_copy_in4.bin' WITH (FORMAT binary)
--- 0xffff dimensions (the count is unsigned)
+-- 0xffff dimensions (the count is a signed int16, as in pgvector: -1)
 \copy (SELECT '\xffff0000'::bytea) TO 'results/vector_copy_in5.bin' WITH (FORMAT binary)
 \copy vector_copy_any FROM 'results/vector_copy_in5.bin' WITH (FORMAT binary)
 -- nonzero reserved field

@@ -368,7 +368,7 @@ vp_vector_typmod_out(PG_FUNCTION_ARGS)
 }
 
 /*
- * vector_recv: read the binary format (uint16 dim, uint16 unused = 0,
+ * vector_recv: read the binary format (int16 dim, int16 unused = 0,
  * then dim float4, all in network byte order).
  *
  * The input comes from the client, so everything is checked before use:
@@ -394,9 +394,14 @@ vp_vector_recv(PG_FUNCTION_ARGS)
 				 errdetail("The binary header needs %d bytes, found %d.",
 						   2 * (int) sizeof(int16), buf->len - buf->cursor)));
 
-	/* both fields are read unsigned, as pgvector does */
-	dim = (int) pq_getmsgint(buf, sizeof(int16));
-	unused = (int) pq_getmsgint(buf, sizeof(int16));
+	/*
+	 * Both fields are signed int16, as in pgvector, which reads them into
+	 * int16 variables: a count of 0x8000 or more is negative ("must have at
+	 * least 1 dimension", 22000), not too large (54000), and a nonzero
+	 * unused field is reported with its sign.
+	 */
+	dim = (int16) pq_getmsgint(buf, sizeof(int16));
+	unused = (int16) pq_getmsgint(buf, sizeof(int16));
 
 	CheckDim(dim);
 	CheckExpectedDim(typmod, dim);
