@@ -81,10 +81,13 @@ OpenHnswIndex(Oid indexoid, Oid *heapoid)
 	{
 		char	   *name = get_rel_name(indexoid);
 
+		if (name == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", indexoid)));
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an hnsw index of vecpersist",
-						name ? name : "?")));
+				 errmsg("\"%s\" is not an hnsw index of vecpersist", name)));
 	}
 	LockRelationOid(*heapoid, AccessShareLock);
 	index = relation_open(indexoid, AccessShareLock);
