@@ -12,7 +12,10 @@
 # same rows (as text and as vector_send bytes), the same index definitions
 # (the pg_get_indexdef list of both schemas), and the same k-NN answers
 # through each hnsw index at ef_search = 400, which must also equal the
-# exact answers by a sequential scan.
+# exact answers by a sequential scan.  (No index has m below 6: with m = 4
+# and ef_construction = 16, every build of the partial index, in
+# vecpersist as in pgvector 0.8.6, leaves a few of its 300 nodes
+# unreachable, so no ef_search finds them.)
 #
 # (2) test/t/data/pgvector_t.copy is the output of COPY t TO STDOUT on a
 # pgvector 0.8.6 table, and test/t/data/pgvector_t_send.copy the output of
@@ -66,9 +69,9 @@ CREATE INDEX items_v_l2 ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_co
 CREATE INDEX items_v_ip ON items USING hnsw (v vector_ip_ops) WITH (m = 12);
 CREATE INDEX items_v_cos ON items USING hnsw (v vector_cosine_ops) WITH (ef_construction = 100);
 CREATE INDEX items_u_l2 ON items USING hnsw (u vector_l2_ops);
-CREATE INDEX items_v_cat1 ON items USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 16)
+CREATE INDEX items_v_cat1 ON items USING hnsw (v vector_l2_ops) WITH (m = 6, ef_construction = 24)
   WHERE cat = 1;
-CREATE INDEX things_w_cos ON other.things USING hnsw (w vector_cosine_ops) WITH (m = 6, ef_construction = 24);
+CREATE INDEX things_w_cos ON other.things USING hnsw (w vector_cosine_ops) WITH (m = 8, ef_construction = 32);
 CREATE INDEX things_w_l1 ON other.things USING hnsw (w vector_l1_ops);
 CREATE TABLE t (id int PRIMARY KEY, a vector(3), b vector, note text);
 COPY t FROM '$fixture';
@@ -220,9 +223,9 @@ note "index definitions of the source:\n$orig->{'index definitions'}";
 my $defs = $orig->{'index definitions'};
 like($defs, qr/items_v_l2 ON public\.items USING hnsw \(v vector_l2_ops\) WITH \(m='8', ef_construction='40'\)$/m,
 	'source: l2 index with its options');
-like($defs, qr/items_v_cat1 ON public\.items USING hnsw \(v vector_l2_ops\) WITH \(m='4', ef_construction='16'\) WHERE \(cat = 1\)$/m,
+like($defs, qr/items_v_cat1 ON public\.items USING hnsw \(v vector_l2_ops\) WITH \(m='6', ef_construction='24'\) WHERE \(cat = 1\)$/m,
 	'source: partial index with its options');
-like($defs, qr/things_w_cos ON other\.things USING hnsw \(w vector_cosine_ops\) WITH \(m='6', ef_construction='24'\)$/m,
+like($defs, qr/things_w_cos ON other\.things USING hnsw \(w vector_cosine_ops\) WITH \(m='8', ef_construction='32'\)$/m,
 	'source: index in another schema');
 is(scalar(() = $defs =~ /USING hnsw/g), 7, 'source: seven hnsw indexes');
 
