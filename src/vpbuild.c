@@ -245,6 +245,7 @@ vpbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	}
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	VpMetaSetCrc(&state.meta);
 	memcpy(VpPageGetMeta(metapage), &state.meta, sizeof(VpMetaPageData));
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
@@ -289,6 +290,7 @@ vpbuildempty(Relation index)
 	START_CRIT_SECTION();
 	VpInitMetaPage(page, metric, m, ef_construction);
 	VpPageGetMeta(page)->build_id = build_id;
+	VpMetaSetCrc(VpPageGetMeta(page));
 	MarkBufferDirty(buf);
 	log_newpage_buffer(buf, true);
 	END_CRIT_SECTION();

@@ -69,6 +69,7 @@ AppendSmall(Relation index, Buffer metabuf, ItemPointer tid,
 
 	VpFillItemPages(&target, 1, tid, x, dims);
 	meta->items_appended++;
+	VpMetaSetCrc(meta);
 	GenericXLogFinish(xlog);
 
 	if (BufferIsValid(newbuf))
@@ -126,6 +127,7 @@ AppendSpanning(Relation index, Buffer metabuf, ItemPointer tid,
 	XLogEnsureRecordSpace(nbufs + 1, 0);
 
 	START_CRIT_SECTION();
+	VpMetaSetCrc(&meta);
 	memcpy(VpPageGetMeta(metapage), &meta, sizeof(VpMetaPageData));
 	MarkBufferDirty(metabuf);
 	for (i = 0; i < nbufs; i++)

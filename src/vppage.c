@@ -62,18 +62,52 @@ VpInitMetaPage(Page page, int metric, int m, int ef_construction)
 	meta->tail_block = InvalidBlockNumber;
 	meta->free_head = InvalidBlockNumber;
 	meta->next_seq = 1;
+	VpMetaSetCrc(meta);
 	((PageHeader) page)->pd_lower =
 		((char *) meta + sizeof(VpMetaPageData)) - (char *) page;
 }
 
 /*
- * Return the metadata of a metapage after checking that it is one of ours
- * and of a format this build understands.
+ * The CRC32C of the metadata, its crc field left out.
+ */
+static pg_crc32c
+MetaCrc(const VpMetaPageData *meta)
+{
+	const char *start = (const char *) meta;
+	size_t		before = offsetof(VpMetaPageData, crc);
+	size_t		after = before + sizeof(pg_crc32c);
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, start, before);
+	COMP_CRC32C(crc, start + after, sizeof(VpMetaPageData) - after);
+	FIN_CRC32C(crc);
+	return crc;
+}
+
+/*
+ * Seal the metadata after a change: every writer calls this last, before
+ * the page is logged or marked dirty.
+ */
+void
+VpMetaSetCrc(VpMetaPage meta)
+{
+	meta->crc = MetaCrc(meta);
+}
+
+/*
+ * Return the metadata of a metapage after checking that it is one of ours,
+ * intact, and of a format this build understands.  A page that is not a
+ * vecpersist metapage at all is index corruption; one whose metadata fail
+ * their checksum had bytes changed under us (data corruption).  The
+ * checksum is checked before the version so that a damaged version field
+ * is reported as damage; format 1 had no checksum.
  */
 VpMetaPage
 VpCheckMetaPage(Relation index, Page page)
 {
 	VpMetaPage	meta = VpPageGetMeta(page);
+	pg_crc32c	crc;
 
 	if (PageIsNew(page) ||
 		PageGetSpecialSize(page) != MAXALIGN(sizeof(VpPageOpaqueData)) ||
@@ -83,6 +117,14 @@ VpCheckMetaPage(Relation index, Page page)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has an invalid metapage",
 						RelationGetRelationName(index)),
+				 errhint("Please REINDEX it.")));
+	crc = MetaCrc(meta);
+	if (meta->version != 1 && crc != meta->crc)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("index \"%s\" has a corrupted metapage at block %u",
+						RelationGetRelationName(index), VP_METAPAGE_BLKNO),
+				 errdetail("The metapage's checksum does not match its contents."),
 				 errhint("Please REINDEX it.")));
 	if (meta->version != VP_FORMAT_VERSION)
 		ereport(ERROR,

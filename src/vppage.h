@@ -34,7 +34,7 @@
 #include "utils/rel.h"
 
 #define VP_MAGIC_NUMBER		0x56504E57	/* "VPNW" */
-#define VP_FORMAT_VERSION	1
+#define VP_FORMAT_VERSION	2	/* 2: metapage checksum */
 #define VP_PAGE_ID			0xFF8B		/* new: see STYLE.md for taken ids */
 
 #define VP_METAPAGE_BLKNO	0
@@ -87,7 +87,8 @@ typedef struct VpMetaPageData
 	BlockNumber free_head;		/* first free page, or InvalidBlockNumber */
 	uint32		free_pages;		/* pages on the free list */
 	uint32		next_seq;		/* next page sequence stamp */
-	uint32		unused2;
+	pg_crc32c	crc;			/* CRC32C of the other fields: set by
+								 * VpMetaSetCrc after every change */
 	uint64		build_id;		/* random, new at every build: tells cached
 								 * graphs of an earlier index apart */
 	uint64		vacuum_epoch;	/* bumped whenever VACUUM kills items */
@@ -187,6 +188,7 @@ typedef VpChainReaderData *VpChainReader;
 /* vppage.c */
 extern void VpInitPage(Page page, uint16 flags);
 extern void VpInitMetaPage(Page page, int metric, int m, int ef_construction);
+extern void VpMetaSetCrc(VpMetaPage meta);
 extern VpMetaPage VpCheckMetaPage(Relation index, Page page);
 extern void VpReadMeta(Relation index, VpMetaPageData *meta);
 extern Buffer VpNewBuffer(Relation index, VpMetaPage meta);

@@ -54,6 +54,7 @@ BumpVacuumEpoch(Relation index, int64 dead_delta)
 	meta = VpPageGetMeta(GenericXLogRegisterBuffer(xlog, metabuf, 0));
 	meta->items_dead += dead_delta;
 	meta->vacuum_epoch++;
+	VpMetaSetCrc(meta);
 	GenericXLogFinish(xlog);
 	UnlockReleaseBuffer(metabuf);
 }
@@ -225,6 +226,7 @@ RecyclePage(Relation index, BlockNumber prevblk, BlockNumber blkno,
 
 	metabuf = ReadBuffer(index, VP_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	VpCheckMetaPage(index, BufferGetPage(metabuf));
 	if (BlockNumberIsValid(prevblk))
 	{
 		prevbuf = ReadBuffer(index, prevblk);
@@ -255,6 +257,7 @@ RecyclePage(Relation index, BlockNumber prevblk, BlockNumber blkno,
 		meta->free_pages++;
 		meta->items_dead -= Min(meta->items_dead, (uint64) nitems);
 		meta->items_recycled += nitems;
+		VpMetaSetCrc(meta);
 		GenericXLogFinish(xlog);
 	}
 	else

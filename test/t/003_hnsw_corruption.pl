@@ -15,7 +15,9 @@
 #    the item's CRC32C no longer matches), again on every query;
 #  - a flipped float in the continuation page of a vector that spans pages
 #    (3000 dimensions): XX001 naming the block where the vector starts;
-#  - the metapage's magic number: XX002 (index_corrupted);
+#  - the metapage's magic number: XX002 (index_corrupted: not our page);
+#  - a counter or the head block number in the metapage: XX001 naming
+#    block 0 (the metadata's CRC32C no longer matches);
 #  - a line pointer whose item would extend past the page: XX002, and no
 #    read or write outside the page, also in VACUUM;
 #  - a chain that loops back to an earlier page: XX002, also in VACUUM
@@ -242,6 +244,31 @@ server_ok('corrupted metapage');
 
 $node->safe_psql('postgres', 'REINDEX INDEX items_v_idx');
 is($node->safe_psql('postgres', $knn), $expected, 'REINDEX repairs the metapage');
+
+# --- a flipped counter in the metapage --------------------------------------
+# Any other byte of the metadata is covered by its checksum: flip bytes of
+# items_appended (metadata bytes 64..71) and of the head block (20..23).
+for my $case ([ 24 + 64, 'a counter' ], [ 24 + 20, 'the head block number' ])
+{
+	my ($offset, $what) = @$case;
+
+	$index_file = index_file('items_v_idx');
+	$node->stop;
+	flip_bytes($index_file, 0, $offset, 2);
+	start_server();
+
+	$err = query_error($knn, "k-NN query with $what of the metapage flipped");
+	like(
+		$err,
+		qr/ERROR:  XX001: index "items_v_idx" has a corrupted metapage at block 0/,
+		"flipped $what in the metapage reported with data_corrupted and block 0");
+	like($err, qr/HINT:  Please REINDEX it\./, 'with a hint to REINDEX');
+	server_ok("flipped $what in the metapage");
+
+	$node->safe_psql('postgres', 'REINDEX INDEX items_v_idx');
+	is($node->safe_psql('postgres', $knn), $expected,
+		"REINDEX repairs the metapage ($what)");
+}
 
 # --- a line pointer past the end of the page --------------------------------
 # Some rows are deleted first, so that VACUUM has items to flag.
