@@ -432,6 +432,9 @@ CREATE VIEW vecpersist_cache AS
 
 COMMENT ON VIEW vecpersist_cache IS 'hnsw graphs in the shared graph cache, one row per index of any database';
 
+-- like pg_stat_user_indexes: sizes and counters only, never vector contents
+GRANT SELECT ON vecpersist_cache TO PUBLIC;
+
 CREATE FUNCTION vecpersist_cache_stats(
 	OUT budget_bytes bigint,
 	OUT used_bytes bigint,
