@@ -90,4 +90,12 @@ SELECT p.pid, array_agg(s.id ORDER BY s.id) = (SELECT ids FROM lateral_index l W
   GROUP BY p.pid ORDER BY p.pid;
 RESET enable_indexscan;
 
+-- pgvector's names of the settings change nothing here: the first scan
+-- after setting one warns, once per session
+SET hnsw.ef_search = 100;
+SET enable_seqscan = off;
+SELECT count(*) FROM (SELECT id FROM f ORDER BY v <-> '[1,0,1,0]' LIMIT 5) s;
+SELECT count(*) FROM (SELECT id FROM f ORDER BY v <-> '[1,0,1,0]' LIMIT 5) s;
+RESET enable_seqscan;
+
 DROP TABLE f, probes, exact, lateral_index;

@@ -43,6 +43,44 @@ static const struct config_enum_entry iterative_scan_options[] = {
 PGDLLEXPORT void _PG_init(void);
 
 /*
+ * pgvector's names for our settings.  SET hnsw.ef_search is accepted as a
+ * placeholder for any extension that might define it, so a user coming
+ * from pgvector would otherwise never learn that it changes nothing here.
+ */
+static const char *const pgvector_settings[][2] = {
+	{"hnsw.ef_search", "vecpersist.ef_search"},
+	{"hnsw.iterative_scan", "vecpersist.iterative_scan"},
+	{"hnsw.max_scan_tuples", "vecpersist.max_scan_tuples"},
+};
+
+/*
+ * Called when an hnsw scan starts: warn, once per setting and session, if
+ * pgvector's name of one of our settings was set while nothing defines it
+ * (it is a placeholder; with pgvector loaded it is pgvector's own).
+ */
+void
+VpWarnPgvectorSettings(void)
+{
+	static bool warned[lengthof(pgvector_settings)];
+	int			i;
+
+	for (i = 0; i < (int) lengthof(pgvector_settings); i++)
+	{
+		const char *name = pgvector_settings[i][0];
+
+		if (warned[i] || GetConfigOption(name, true, false) == NULL ||
+			!(GetConfigOptionFlags(name, true) & GUC_CUSTOM_PLACEHOLDER))
+			continue;
+		warned[i] = true;
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("setting \"%s\" has no effect on vecpersist hnsw indexes",
+						name),
+				 errhint("Set \"%s\" instead.", pgvector_settings[i][1])));
+	}
+}
+
+/*
  * Module load: kernels first (the type's operators need them), then GUCs.
  */
 void

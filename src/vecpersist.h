@@ -84,6 +84,7 @@ typedef struct VpGraphRef
 extern int	vp_ef_search;
 extern int	vp_iterative_scan;
 extern int	vp_max_scan_tuples;
+extern void VpWarnPgvectorSettings(void);
 
 /* vpam.c */
 extern void VpInitReloptions(void);

@@ -144,6 +144,7 @@ NextWindow(IndexScanDesc scan)
 
 		if (!(key->sk_flags & SK_ISNULL))
 			query = DatumGetVector(key->sk_argument);
+		VpWarnPgvectorSettings();
 		VpGraphOpen(scan->indexRelation, &so->ref, false);
 		so->started = true;
 		graph = so->ref.graph;
