@@ -83,6 +83,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vpdistance.h"
@@ -177,6 +178,11 @@ struct VpGraphScratch
 	VpNodeId   *selected;		/* ids chosen by the heuristic */
 	int32_t    *own_links;		/* a new node's lists, copied (levels x
 								 * (1 + 2m)) */
+	uint8_t    *known;			/* verdicts of the reselect entries */
+	uint8_t    *verdicts;		/* verdicts of the selected ids */
+	VpNodeId   *added;			/* ids kept now but pruned before */
+	uint8_t    *memo;			/* during a bulk build: the verdict memo
+								 * (see ListVerdicts), else NULL */
 };
 
 /* Region layout for one set of parameters */
@@ -799,46 +805,124 @@ SearchLayer(const VpGraph *graph, VpGraphScratch *scratch, const float *q,
  */
 
 /*
+ * Verdicts of the selection heuristic on the entries of a neighbour list,
+ * in the list's order: whether the entry was kept because it is closer to
+ * the list's node than to every entry kept before it, or was pruned and
+ * kept only to fill the list.  A bulk build remembers them (the memo: one
+ * byte per link slot, level-0 lists first, then the pool's) so that the
+ * next re-selection of a full list, which differs from the last one only
+ * by the newcomer, need not compare every pair again.  This is how pgvector
+ * caches its "closer" flags; the result is the same as without the memo.
+ */
+#define VERDICT_UNKNOWN		0
+#define VERDICT_KEPT		1
+#define VERDICT_PRUNED		2
+
+static inline uint8_t *
+ListVerdicts(const VpGraph *graph, const uint8_t *memo, VpNodeId id,
+			 int level)
+{
+	size_t		m = (size_t) graph->params.m;
+
+	if (memo == NULL)
+		return NULL;
+	if (level == 0)
+		return (uint8_t *) memo + (size_t) id * 2 * m;
+	return (uint8_t *) memo + (size_t) graph->params.capacity * 2 * m +
+		((size_t) NodeInfo(graph, id)->pool_start + level - 1) * m;
+}
+
+static size_t
+MemoBytes(const VpGraph *graph)
+{
+	size_t		m = (size_t) graph->params.m;
+
+	return (size_t) graph->params.capacity * 2 * m +
+		(size_t) graph->pool_slots * m;
+}
+
+/*
+ * Whether v, at distance d from the base vector, is closer to the base
+ * than to each of the n nodes in ids (the heuristic's test).
+ */
+static inline int
+CloserToBase(const VpGraph *graph, const float *v, float d,
+			 const VpNodeId *ids, int n)
+{
+	int			j;
+
+	for (j = 0; j < n; j++)
+		if (Distance(graph, v, NodeVector(graph, ids[j])) < d)
+			return 0;
+	return 1;
+}
+
+/*
  * SelectNeighbors
  *		The neighbour-selection heuristic (Algorithm 4) with pgvector's
  *		fill: walk cand (ascending distance to the base vector) and keep a
  *		candidate if it is closer to the base than to every neighbour kept
  *		so far; then fill the remaining slots, up to maxn, with the closest
  *		candidates the heuristic passed over.  Chosen ids go to
- *		scratch->selected; returns how many.
+ *		scratch->selected and their verdicts to scratch->verdicts; returns
+ *		how many.
+ *
+ *		With known (the verdicts of the last selection of these candidates,
+ *		all but newcomer's), only what the newcomer can change is computed:
+ *		a candidate kept before stays kept unless a candidate kept now but
+ *		not before is closer to it; one pruned before stays pruned unless
+ *		some candidate kept before is pruned now.
  */
 static int
 SelectNeighbors(const VpGraph *graph, VpGraphScratch *scratch,
-				const Candidate *cand, int ncand, int maxn)
+				const Candidate *cand, int ncand, int maxn,
+				const uint8_t *known, VpNodeId newcomer)
 {
 	VpNodeId   *selected = scratch->selected;
+	uint8_t    *verdicts = scratch->verdicts;
+	VpNodeId   *added = scratch->added;
 	int32_t    *pruned = scratch->pruned;
 	int			nselected = 0;
 	int			npruned = 0;
+	int			nadded = 0;
+	int			removed_any = 0;
 	int			i;
 
 	for (i = 0; i < ncand && nselected < maxn; i++)
 	{
 		const float *v = NodeVector(graph, cand[i].id);
-		int			good = 1;
-		int			j;
+		int			good;
 
-		for (j = 0; j < nselected; j++)
+		if (known == NULL)
+			good = CloserToBase(graph, v, cand[i].dist, selected, nselected);
+		else if (cand[i].id == newcomer ||
+				 (known[i] == VERDICT_PRUNED && removed_any))
 		{
-			if (Distance(graph, v, NodeVector(graph, selected[j])) <
-				cand[i].dist)
-			{
-				good = 0;
-				break;
-			}
+			good = CloserToBase(graph, v, cand[i].dist, selected, nselected);
+			if (good)
+				added[nadded++] = cand[i].id;
 		}
+		else if (known[i] == VERDICT_KEPT)
+		{
+			good = CloserToBase(graph, v, cand[i].dist, added, nadded);
+			if (!good)
+				removed_any = 1;
+		}
+		else
+			good = 0;
 		if (good)
+		{
+			verdicts[nselected] = VERDICT_KEPT;
 			selected[nselected++] = cand[i].id;
+		}
 		else
 			pruned[npruned++] = i;
 	}
 	for (i = 0; i < npruned && nselected < maxn; i++)
+	{
+		verdicts[nselected] = VERDICT_PRUNED;
 		selected[nselected++] = cand[pruned[i]].id;
+	}
 	return nselected;
 }
 
@@ -853,9 +937,12 @@ AddReverseLink(VpGraph *graph, VpGraphScratch *scratch, VpNodeId node,
 			   int level, VpNodeId new_id, float d)
 {
 	int32_t    *links = NodeLinks(graph, node, level);
+	uint8_t    *memo = ListVerdicts(graph, scratch->memo, node, level);
 	int			maxn = MaxLinks(graph, level);
 	const float *v;
 	Candidate  *cand = scratch->reselect;
+	uint8_t    *known = scratch->known;
+	int			all_known = memo != NULL;
 	int			n;
 	int			k;
 	int			i;
@@ -867,6 +954,8 @@ AddReverseLink(VpGraph *graph, VpGraphScratch *scratch, VpNodeId node,
 		n = maxn;
 	if (n < maxn)
 	{
+		if (memo != NULL)
+			memo[n] = VERDICT_UNKNOWN;
 		StoreRelease(&links[1 + n], new_id);
 		StoreRelease(&links[0], n + 1);
 		return;
@@ -878,9 +967,13 @@ AddReverseLink(VpGraph *graph, VpGraphScratch *scratch, VpNodeId node,
 	{
 		cand[i].id = links[1 + i];
 		cand[i].dist = Distance(graph, v, NodeVector(graph, cand[i].id));
+		known[i] = memo != NULL ? memo[i] : VERDICT_UNKNOWN;
+		if (known[i] == VERDICT_UNKNOWN)
+			all_known = 0;
 	}
 	cand[n].id = new_id;
 	cand[n].dist = d;
+	known[n] = VERDICT_UNKNOWN;
 
 	/*
 	 * Insertion sort.  The new node goes before old neighbours at the same
@@ -891,22 +984,28 @@ AddReverseLink(VpGraph *graph, VpGraphScratch *scratch, VpNodeId node,
 	for (i = 1; i <= n; i++)
 	{
 		Candidate	c = cand[i];
+		uint8_t		kc = known[i];
 		int			j = i - 1;
 
 		while (j >= 0 && (cand[j].dist > c.dist ||
 						  (i == n && cand[j].dist == c.dist)))
 		{
 			cand[j + 1] = cand[j];
+			known[j + 1] = known[j];
 			j--;
 		}
 		cand[j + 1] = c;
+		known[j + 1] = kc;
 	}
 
-	k = SelectNeighbors(graph, scratch, cand, n + 1, maxn);
+	k = SelectNeighbors(graph, scratch, cand, n + 1, maxn,
+						all_known ? known : NULL, new_id);
 	if (k < n)
 		StoreRelease(&links[0], k);
 	for (i = 0; i < k; i++)
 		StoreRelease(&links[1 + i], scratch->selected[i]);
+	if (memo != NULL)
+		memcpy(memo, scratch->verdicts, (size_t) k);
 	StoreRelease(&links[0], k);
 }
 
@@ -1179,8 +1278,8 @@ VpGraphScratchCreate(const VpAllocator *allocator, const VpGraph *graph,
 					 int max_ef)
 {
 	VpGraphScratch *scratch;
-	size_t		offs[8];
-	size_t		sizes[8];
+	size_t		offs[9];
+	size_t		sizes[9];
 	size_t		total;
 	char	   *mem;
 	char	   *base;
@@ -1211,8 +1310,10 @@ VpGraphScratchCreate(const VpAllocator *allocator, const VpGraph *graph,
 		sizeof(VpNodeId) * (size_t) (2 * max_m);	/* reselect, selected */
 	sizes[6] = sizeof(int32_t) * (size_t) nprune;
 	sizes[7] = sizeof(int32_t) * (size_t) VP_GRAPH_MAX_LEVEL * (2 * max_m + 1);
+	sizes[8] = sizeof(VpNodeId) * (size_t) (2 * max_m + 1) +
+		2 * (size_t) (2 * max_m + 1);	/* added, known, verdicts */
 	total = 0;
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 9; i++)
 	{
 		offs[i] = total;
 		if (!AddSize(total, sizes[i], &total) || !AlignSize(total, &total))
@@ -1238,6 +1339,10 @@ VpGraphScratchCreate(const VpAllocator *allocator, const VpGraph *graph,
 	scratch->selected = (VpNodeId *) (scratch->reselect + 2 * max_m + 1);
 	scratch->pruned = (int32_t *) (base + offs[6]);
 	scratch->own_links = (int32_t *) (base + offs[7]);
+	scratch->added = (VpNodeId *) (base + offs[8]);
+	scratch->known = (uint8_t *) (scratch->added + 2 * max_m + 1);
+	scratch->verdicts = scratch->known + 2 * max_m + 1;
+	scratch->memo = NULL;
 	scratch->dims = graph->params.dims;
 	scratch->capacity = graph->params.capacity;
 	scratch->max_ef = max_ef;
@@ -1432,10 +1537,13 @@ LinkNode(VpGraph *graph, VpGraphScratch *scratch, VpNodeId id, int32_t bound,
 			return 1;
 		}
 		k = SelectNeighbors(graph, scratch, scratch->found, nfound,
-							MaxLinks(graph, lc));
+							MaxLinks(graph, lc), NULL, VP_INVALID_NODE);
 		for (i = 0; i < k; i++)
 			links[1 + i] = scratch->selected[i];
 		links[0] = k;
+		if (scratch->memo != NULL)
+			memcpy(ListVerdicts(graph, scratch->memo, id, lc),
+				   scratch->verdicts, (size_t) k);
 		/* keep a copy: once linked back to, others may change the lists */
 		memcpy(&scratch->own_links[lc * stride], links,
 			   sizeof(int32_t) * (size_t) (1 + k));
@@ -1617,6 +1725,7 @@ VpGraphLinkStaged(VpGraph *graph, VpGraphScratch **scratches, int nthreads,
 	int			started = 1;
 	int			i;
 	int32_t		done;
+	uint8_t    *memo;
 
 	if (!GraphIsValid(graph) || scratches == NULL || nthreads < 1 ||
 		nthreads > VP_GRAPH_MAX_THREADS || (nthreads > 1 && locks == NULL))
@@ -1634,6 +1743,15 @@ VpGraphLinkStaged(VpGraph *graph, VpGraphScratch **scratches, int nthreads,
 		StoreRelease(&graph->entry_point, graph->count);
 		StoreRelease(&graph->count, graph->count + 1);
 	}
+
+	/*
+	 * The verdict memo (see ListVerdicts): all unknown to start with, so
+	 * that lists linked before, or in an earlier call, are re-selected in
+	 * full once.  Without memory for it the build is only slower.
+	 */
+	memo = calloc(MemoBytes(graph), 1);
+	for (i = 0; i < nthreads; i++)
+		scratches[i]->memo = memo;
 
 	memset(&sh, 0, sizeof(sh));
 	sh.graph = graph;
@@ -1661,6 +1779,9 @@ VpGraphLinkStaged(VpGraph *graph, VpGraphScratch **scratches, int nthreads,
 	LinkLoop(&workers[0], poll, arg);
 	for (i = 1; i < started; i++)
 		pthread_join(workers[i].thread, NULL);
+	for (i = 0; i < nthreads; i++)
+		scratches[i]->memo = NULL;
+	free(memo);
 
 	/* every node taken was finished, and they were taken in id order */
 	done = sh.next < sh.end ? sh.next : sh.end;
