@@ -112,18 +112,6 @@ sub crash_restart
 	return $offset;
 }
 
-# The (only) vecpersist_cache row of $index, as a hash.
-sub cache_row
-{
-	my ($index) = @_;
-	my %r;
-	@r{qw(state nodes dead_nodes builds absorbed deletion_passes)} = split /\|/,
-	  $node->safe_psql('postgres',
-		"SELECT state, nodes, dead_nodes, builds, absorbed, deletion_passes "
-		  . "FROM vecpersist_cache WHERE indexrelid = '$index'::regclass");
-	return \%r;
-}
-
 # Every row of $table matching $where must be the first answer of a k-NN
 # query (through index $index, ef_search = 400) for its own vector.
 sub self_lookup_ok
@@ -219,7 +207,7 @@ is(scalar(grep { $_ >= 500000 && $_ < 900000 && $_ % 100 == 1 } answer_ids($got)
 	$k1_rows, '(a) each such row is found by its query');
 is(scalar(grep { $_ >= 500000 && $_ < 900000 && ($_ % 100 == 2 || $_ % 100 == 4) } answer_ids($got)),
 	0, '(a) no row deleted before the crash is returned');
-my $r = cache_row('items_v_idx');
+my $r = cache_entry($node, 'items_v_idx');
 is($r->{builds}, 1, '(a) the first query after recovery built the graph once');
 is(count_builds($node, $offset, 'items_v_idx', 'postgres'),
 	1, '(a) one graph build logged after recovery');
@@ -236,7 +224,7 @@ $node->safe_psql('postgres', 'VACUUM items');
 $got = check_knn($node, '(a) after VACUUM', 'postgres', 'items');
 is(count_ids_from($got, 900000), 0, '(a) after VACUUM: no aborted row is returned');
 self_lookup_ok('(a) after VACUUM', 'items', 'items_v_idx', 'id % 15 = 1 OR id > 3000');
-$r = cache_row('items_v_idx');
+$r = cache_entry($node, 'items_v_idx');
 is($r->{nodes} - $r->{dead_nodes},
 	$node->safe_psql('postgres', 'SELECT count(*) FROM items'),
 	'(a) after VACUUM: the graph\'s undeleted nodes are exactly the live rows');
@@ -392,7 +380,7 @@ sub check_vac
 	}
 	$node->safe_psql('postgres', 'VACUUM vac');
 	check_knn($node, "$label, then VACUUM", 'postgres', 'vac');
-	my $r = cache_row('vac_v_idx');
+	my $r = cache_entry($node, 'vac_v_idx');
 	is($r->{nodes} - $r->{dead_nodes},
 		$live, "$label, then VACUUM: the graph's undeleted nodes are the live rows");
 	is( $node->safe_psql(
@@ -401,7 +389,7 @@ sub check_vac
 		"$label, then VACUUM: the index's reltuples counts the live rows");
 	$node->safe_psql('postgres', q{SELECT vecpersist_evict('vac_v_idx')});
 	check_knn($node, "$label, then VACUUM, then a rebuild", 'postgres', 'vac');
-	is(cache_row('vac_v_idx')->{nodes},
+	is(cache_entry($node, 'vac_v_idx')->{nodes},
 		$live, "$label, then VACUUM: a graph rebuilt from the pages holds the live rows");
 	return;
 }
@@ -470,7 +458,7 @@ WHERE relid = 'canc'::regclass}),
 	'(d) VACUUM canceled');
 like(finish_psql($vacuum), qr/canceling statement due to user request/,
 	'(d) VACUUM was canceled during ambulkdelete');
-my $passes = cache_row('canc_v_idx')->{deletion_passes};
+my $passes = cache_entry($node, 'canc_v_idx')->{deletion_passes};
 # a VACUUM that completes; its heap pass frees the dead rows' slots, and
 # new rows (next to the query vectors) take them
 $node->safe_psql('postgres', 'VACUUM canc');
@@ -484,7 +472,7 @@ $got = check_knn($node, '(d) after VACUUM and new rows in the freed slots',
 	'postgres', 'canc');
 is(count_ids_from($got, 700000), 5 * $nqueries,
 	'(d) each query finds its 5 new rows');
-$r = cache_row('canc_v_idx');
+$r = cache_entry($node, 'canc_v_idx');
 cmp_ok($r->{deletion_passes}, '>', $passes,
 	'(d) the completed VACUUM made the graph drop the dead rows');
 is($r->{nodes} - $r->{dead_nodes},

@@ -88,19 +88,6 @@ $standby->start;
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'),
 	't', 'the standby is in recovery');
 
-# The vecpersist_cache row of $index on $node, as a hash.
-sub cache_row
-{
-	my ($node, $index) = @_;
-	my %r;
-	@r{qw(state nodes dead_nodes builds absorbed deletion_passes searches)} =
-	  split /\|/,
-	  $node->safe_psql('postgres',
-		"SELECT state, nodes, dead_nodes, builds, absorbed, deletion_passes, searches "
-		  . "FROM vecpersist_cache WHERE indexrelid = '$index'::regclass");
-	return \%r;
-}
-
 # recall@10 of the hnsw answers of $table on $node at the default
 # ef_search, against the exact answers.
 sub recall_at_default
@@ -147,7 +134,7 @@ sub check_standby
 $primary->safe_psql('postgres',
 	'CREATE INDEX items_v_idx ON items USING hnsw (v vector_l2_ops)');
 check_standby('(a) CREATE INDEX', 'items', 'items_v_idx');
-my $r = cache_row($standby, 'items_v_idx');
+my $r = cache_entry($standby, 'items_v_idx');
 is($r->{builds}, 1, '(a) CREATE INDEX: the standby built its graph once');
 is($r->{nodes},  $nrows, "(a) CREATE INDEX: the standby's graph has $nrows nodes");
 
@@ -160,7 +147,7 @@ $primary->safe_psql('postgres',
 my $got = check_standby('(a) INSERT', 'items', 'items_v_idx');
 is(count_ids_from($got, 500000), 5 * $nqueries,
 	'(a) INSERT: the standby finds the 5 rows inserted next to each query');
-my $r2 = cache_row($standby, 'items_v_idx');
+my $r2 = cache_entry($standby, 'items_v_idx');
 is($r2->{builds}, $r->{builds}, '(a) INSERT: no rebuild on the standby');
 is($r2->{absorbed} - $r->{absorbed}, 5 * $nqueries + 500,
 	'(a) INSERT: the standby absorbed the 600 replayed rows');
@@ -174,14 +161,14 @@ $got = check_standby('(a) DELETE', 'items', 'items_v_idx');
 is(count_ids_from($got, 500000),
 	$standby->safe_psql('postgres', 'SELECT count(*) FROM items WHERE id >= 500000'),
 	'(a) DELETE: the standby finds the remaining near rows');
-$r2 = cache_row($standby, 'items_v_idx');
+$r2 = cache_entry($standby, 'items_v_idx');
 is($r2->{builds}, $r->{builds}, '(a) DELETE: no rebuild on the standby');
 $r = $r2;
 
 # VACUUM: flags and page recycling replayed, a deletion pass on the standby
 $primary->safe_psql('postgres', 'DELETE FROM items WHERE id BETWEEN 1 AND 600; VACUUM items');
 check_standby('(a) VACUUM', 'items', 'items_v_idx');
-$r2 = cache_row($standby, 'items_v_idx');
+$r2 = cache_entry($standby, 'items_v_idx');
 is($r2->{builds}, $r->{builds}, '(a) VACUUM: no rebuild on the standby');
 cmp_ok($r2->{deletion_passes}, '>', $r->{deletion_passes},
 	'(a) VACUUM: the standby applied it with a deletion pass');
@@ -194,7 +181,7 @@ $r = $r2;
 $primary->safe_psql('postgres',
 	'SELECT setseed(0.375); INSERT INTO items ' . gen_rows($dims, 3501, 4000));
 check_standby('(a) INSERT into recycled pages', 'items', 'items_v_idx');
-$r2 = cache_row($standby, 'items_v_idx');
+$r2 = cache_entry($standby, 'items_v_idx');
 is($r2->{builds}, $r->{builds}, '(a) INSERT into recycled pages: no rebuild on the standby');
 is($r2->{absorbed} - $r->{absorbed}, 500,
 	'(a) INSERT into recycled pages: the standby absorbed the 500 rows');
@@ -203,7 +190,7 @@ $r = $r2;
 # REINDEX: new storage, so one rebuild on the standby
 $primary->safe_psql('postgres', 'REINDEX INDEX items_v_idx');
 check_standby('(a) REINDEX', 'items', 'items_v_idx');
-$r2 = cache_row($standby, 'items_v_idx');
+$r2 = cache_entry($standby, 'items_v_idx');
 is($r2->{builds}, $r->{builds} + 1, '(a) REINDEX: the standby rebuilt its graph once');
 is($r2->{nodes}, $standby->safe_psql('postgres', 'SELECT count(*) FROM items'),
 	'(a) REINDEX: the rebuilt graph holds the live rows');
@@ -272,7 +259,7 @@ cmp_ok($iterations, '>=', 6, '(b) the standby ran queries during the rounds');
 is($differ, 0, '(b) no standby query differed from the exact scan in its snapshot');
 is(scalar @errors, 0, '(b) no standby query failed') or diag join("\n", @errors);
 check_standby('(b) after the rounds', 'items', 'items_v_idx');
-$r2 = cache_row($standby, 'items_v_idx');
+$r2 = cache_entry($standby, 'items_v_idx');
 note "(b) standby graph: $r2->{nodes} nodes, $r2->{dead_nodes} deleted, "
   . "builds $r2->{builds}, deletion passes $r2->{deletion_passes}";
 
@@ -308,7 +295,7 @@ ANALYZE $table;
 		  . gen_rows($dims, 1001, 3000)
 		  . "; DELETE FROM $table WHERE id BETWEEN $del_lo AND 2300");
 	$primary->wait_for_catchup($standby);
-	my $before = cache_row($standby, $index);
+	my $before = cache_entry($standby, $index);
 
 	# Replay stops; the primary vacuums (recycling those pages) and inserts
 	# 400 rows (5 next to each query vector, ids 500000 + ..., and 300
@@ -364,7 +351,7 @@ ANALYZE $table;
 	note sprintf("%s: the racing query took %.0f ms", $label, 1000 * (time - $t0));
 	is($err, '', "$label: the racing query raised no error");
 
-	my $after = cache_row($standby, $index);
+	my $after = cache_entry($standby, $index);
 	note "$label: standby graph after the race: $after->{nodes} nodes, "
 	  . "$after->{dead_nodes} deleted, absorbed $after->{absorbed}, builds $after->{builds}";
 	my $got = check_standby("$label, after", $table, $index);
@@ -432,7 +419,7 @@ INSERT INTO wide
   FROM generate_series(1001, 1060) i;
 });
 check_wide('(e) wide vectors after DELETE, VACUUM and INSERT');
-$r = cache_row($standby, 'wide_v_idx');
+$r = cache_entry($standby, 'wide_v_idx');
 is($r->{nodes} - $r->{dead_nodes},
 	$standby->safe_psql('postgres', 'SELECT count(*) FROM wide'),
 	'(e) the standby\'s undeleted nodes are the live rows');
@@ -443,14 +430,14 @@ note sprintf("(e) done after %.1f s", time - $t_start);
 $standby->promote;
 ok( $standby->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'),
 	'(d) the standby was promoted');
-$r = cache_row($standby, 'items_v_idx');
+$r = cache_entry($standby, 'items_v_idx');
 $standby->safe_psql('postgres',
 	'SELECT setseed(0.95); INSERT INTO items ' . near_rows($dims, 800000, 1, 3));
 $got = check_knn($standby, '(d) INSERT after promotion', 'postgres', 'items',
 	plan => 'items_v_idx');
 is(count_ids_from($got, 800000), 3 * $nqueries,
 	'(d) INSERT after promotion: the new rows are found');
-$r2 = cache_row($standby, 'items_v_idx');
+$r2 = cache_entry($standby, 'items_v_idx');
 is($r2->{builds}, $r->{builds}, '(d) INSERT after promotion: no rebuild');
 is($r2->{absorbed} - $r->{absorbed}, 3 * $nqueries,
 	'(d) INSERT after promotion: the graph absorbed the new rows');
@@ -459,7 +446,7 @@ $standby->safe_psql('postgres',
 $got = check_knn($standby, '(d) DELETE and VACUUM after promotion', 'postgres', 'items');
 is(count_ids_from($got, 800000), 2 * $nqueries,
 	'(d) DELETE and VACUUM after promotion: only the new rows not deleted are found');
-$r = cache_row($standby, 'items_v_idx');
+$r = cache_entry($standby, 'items_v_idx');
 is($r->{builds}, $r2->{builds}, '(d) DELETE and VACUUM after promotion: no rebuild');
 cmp_ok($r->{deletion_passes}, '>', $r2->{deletion_passes},
 	'(d) DELETE and VACUUM after promotion: a deletion pass');

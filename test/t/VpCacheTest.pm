@@ -46,7 +46,7 @@ our @EXPORT = qw(
   start_node
   gen_rows near_rows queries_sql table_sql create_tables_sql create_tables
   knn_select knn_sql exact_sql explain_sql $index_settings $exact_settings
-  check_knn cache_stats logged_builds count_builds answer_ids count_ids_from
+  check_knn cache_entry cache_stats logged_builds count_builds answer_ids count_ids_from
   no_crash_ok
 );
 
@@ -218,6 +218,20 @@ sub check_knn
 		$label, $nqueries, $opt{digits} // 0, 1000 * (time - $t0));
 	is($got, $exact, "$label: hnsw answers equal the exact scan");
 	return $got;
+}
+
+# The vecpersist_cache row of $index (in database postgres) on $node, as a
+# hash.
+sub cache_entry
+{
+	my ($node, $index) = @_;
+	my %r;
+	@r{qw(state nodes dead_nodes builds absorbed deletion_passes searches)} =
+	  split /\|/,
+	  $node->safe_psql('postgres',
+		'SELECT state, nodes, dead_nodes, builds, absorbed, deletion_passes, searches '
+		  . "FROM vecpersist_cache WHERE indexrelid = '$index'::regclass");
+	return \%r;
 }
 
 # vecpersist_cache_stats() of $node, as a hash reference.
