@@ -6,7 +6,7 @@
 #   test/check.sh               the whole suite from nothing (see README.md)
 
 EXTENSION = vecpersist
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = vecpersist
 OBJS = \
