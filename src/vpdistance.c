@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * vpdistance.c
- *	  Distance kernels for float vectors, chosen at run time.
+ *	  Distance kernels for float vectors, 8-bit codes and bit strings,
+ *	  chosen at run time.
  *
  * Portable scalar kernels are always available.  On x86-64 built with GCC
  * or clang, AVX2+FMA and AVX-512F variants are compiled with per-function
@@ -114,8 +115,178 @@ ScalarCosineParts(const float *a, const float *b, size_t n,
 	*norm_b = nb;
 }
 
+/*
+ * ScalarDotF32U8
+ *		Sum of q[i] * c[i] over float q and 8-bit codes c.
+ */
+static float
+ScalarDotF32U8(const float *q, const uint8_t *c, size_t n)
+{
+	float		sum = 0.0f;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		sum += q[i] * (float) c[i];
+	return sum;
+}
+
+/*
+ * ScalarDotU8U8
+ *		Exact integer dot product of two 8-bit codes (255 * 255 * 32768
+ *		fits 32 bits).
+ */
+static uint32_t
+ScalarDotU8U8(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint32_t	sum = 0;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		sum += (uint32_t) a[i] * b[i];
+	return sum;
+}
+
+/*
+ * ScalarL2F32U8
+ *		Squared L2 distance between floats and a dequantized code.
+ */
+static float
+ScalarL2F32U8(const float *q, float offset, float scale, const uint8_t *c,
+			  size_t n)
+{
+	float		sum = 0.0f;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		float		d = q[i] - (offset + scale * (float) c[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+/*
+ * ScalarL2U8U8
+ *		Squared L2 distance between two dequantized codes.
+ */
+static float
+ScalarL2U8U8(float oa, float sa, const uint8_t *a, float ob, float sb,
+			 const uint8_t *b, size_t n)
+{
+	float		sum = 0.0f;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		float		d = (oa + sa * (float) a[i]) - (ob + sb * (float) b[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+/*
+ * ScalarL1F32U8
+ *		Taxicab distance between floats and a dequantized code.
+ */
+static float
+ScalarL1F32U8(const float *q, float offset, float scale, const uint8_t *c,
+			  size_t n)
+{
+	float		sum = 0.0f;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		sum += fabsf(q[i] - (offset + scale * (float) c[i]));
+	return sum;
+}
+
+/*
+ * ScalarL1U8U8
+ *		Taxicab distance between two dequantized codes.
+ */
+static float
+ScalarL1U8U8(float oa, float sa, const uint8_t *a, float ob, float sb,
+			 const uint8_t *b, size_t n)
+{
+	float		sum = 0.0f;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		sum += fabsf((oa + sa * (float) a[i]) - (ob + sb * (float) b[i]));
+	return sum;
+}
+
+/*
+ * Popcount64
+ *		Bits set in a 64-bit word, without the popcnt instruction.
+ */
+static inline uint64_t
+Popcount64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+	return (x * 0x0101010101010101ULL) >> 56;
+}
+
+/*
+ * ScalarPopcountXor, ScalarPopcountAndOr
+ *		Bit counts over packed bit strings, a word at a time.
+ */
+static uint64_t
+ScalarPopcountXor(const uint8_t *a, const uint8_t *b, size_t nbytes)
+{
+	uint64_t	count = 0;
+	size_t		i = 0;
+
+	for (; i + 8 <= nbytes; i += 8)
+	{
+		uint64_t	x,
+					y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		count += Popcount64(x ^ y);
+	}
+	for (; i < nbytes; i++)
+		count += Popcount64((uint64_t) (a[i] ^ b[i]));
+	return count;
+}
+
+static void
+ScalarPopcountAndOr(const uint8_t *a, const uint8_t *b, size_t nbytes,
+					uint64_t *both, uint64_t *either)
+{
+	uint64_t	and_count = 0;
+	uint64_t	or_count = 0;
+	size_t		i = 0;
+
+	for (; i + 8 <= nbytes; i += 8)
+	{
+		uint64_t	x,
+					y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		and_count += Popcount64(x & y);
+		or_count += Popcount64(x | y);
+	}
+	for (; i < nbytes; i++)
+	{
+		and_count += Popcount64((uint64_t) (a[i] & b[i]));
+		or_count += Popcount64((uint64_t) (a[i] | b[i]));
+	}
+	*both = and_count;
+	*either = or_count;
+}
+
 static const VpDistanceKernels scalar_kernels = {
-	"scalar", ScalarL2Squared, ScalarInnerProduct, ScalarL1, ScalarCosineParts
+	"scalar", ScalarL2Squared, ScalarInnerProduct, ScalarL1, ScalarCosineParts,
+	ScalarDotF32U8, ScalarDotU8U8, ScalarL2F32U8, ScalarL1F32U8,
+	ScalarL2U8U8, ScalarL1U8U8,
+	ScalarPopcountXor, ScalarPopcountAndOr
 };
 
 #ifdef VP_HAVE_X86_KERNELS
@@ -321,8 +492,290 @@ Avx2CosineParts(const float *a, const float *b, size_t n,
 	*norm_b = nb;
 }
 
+/*
+ * Avx2DotF32U8
+ *		Sum of q[i] * c[i]: codes widened to 32-bit integers, converted to
+ *		float, multiplied in, 32 per iteration with four accumulators.
+ */
+__attribute__((target("avx2,fma")))
+static float
+Avx2DotF32U8(const float *q, const uint8_t *c, size_t n)
+{
+	__m256		acc0 = _mm256_setzero_ps();
+	__m256		acc1 = _mm256_setzero_ps();
+	__m256		acc2 = _mm256_setzero_ps();
+	__m256		acc3 = _mm256_setzero_ps();
+	size_t		i = 0;
+	float		sum;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m256i		c0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i)));
+		__m256i		c1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i + 8)));
+		__m256i		c2 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i + 16)));
+		__m256i		c3 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i + 24)));
+
+		acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_cvtepi32_ps(c0), acc0);
+		acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), _mm256_cvtepi32_ps(c1), acc1);
+		acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), _mm256_cvtepi32_ps(c2), acc2);
+		acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), _mm256_cvtepi32_ps(c3), acc3);
+	}
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256i		c0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i)));
+
+		acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_cvtepi32_ps(c0), acc0);
+	}
+	sum = Avx2HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc0, acc1),
+										  _mm256_add_ps(acc2, acc3)));
+	for (; i < n; i++)
+		sum += q[i] * (float) c[i];
+	return sum;
+}
+
+/*
+ * Avx2DotU8U8
+ *		Exact dot product of two 8-bit codes: bytes widened to 16 bits,
+ *		multiplied and added in pairs into 32-bit lanes.
+ */
+__attribute__((target("avx2,fma")))
+static uint32_t
+Avx2DotU8U8(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	__m256i		acc0 = _mm256_setzero_si256();
+	__m256i		acc1 = _mm256_setzero_si256();
+	__m128i		s;
+	size_t		i = 0;
+	uint32_t	sum;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m256i		a0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (a + i)));
+		__m256i		b0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (b + i)));
+		__m256i		a1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (a + i + 16)));
+		__m256i		b1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (b + i + 16)));
+
+		acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(a0, b0));
+		acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(a1, b1));
+	}
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256i		a0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (a + i)));
+		__m256i		b0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (b + i)));
+
+		acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(a0, b0));
+	}
+	acc0 = _mm256_add_epi32(acc0, acc1);
+	s = _mm_add_epi32(_mm256_castsi256_si128(acc0), _mm256_extracti128_si256(acc0, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+	sum = (uint32_t) _mm_cvtsi128_si32(s);
+	for (; i < n; i++)
+		sum += (uint32_t) a[i] * b[i];
+	return sum;
+}
+
+/*
+ * Avx2L2F32U8
+ *		Squared L2 distance between floats and a dequantized code.
+ */
+__attribute__((target("avx2,fma")))
+static float
+Avx2L2F32U8(const float *q, float offset, float scale, const uint8_t *c,
+			size_t n)
+{
+	const __m256 vo = _mm256_set1_ps(offset);
+	const __m256 vs = _mm256_set1_ps(scale);
+	__m256		acc0 = _mm256_setzero_ps();
+	__m256		acc1 = _mm256_setzero_ps();
+	size_t		i = 0;
+	float		sum;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(q + i), _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i)))), vs, vo));
+		__m256		d1 = _mm256_sub_ps(_mm256_loadu_ps(q + i + 8), _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i + 8)))), vs, vo));
+
+		acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+		acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+	}
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(q + i), _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i)))), vs, vo));
+
+		acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+	}
+	sum = Avx2HorizontalSum(_mm256_add_ps(acc0, acc1));
+	for (; i < n; i++)
+	{
+		float		d = q[i] - (offset + scale * (float) c[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+/*
+ * Avx2L2U8U8
+ *		Squared L2 distance between two dequantized codes.
+ */
+__attribute__((target("avx2,fma")))
+static float
+Avx2L2U8U8(float oa, float sa, const uint8_t *a, float ob, float sb,
+		   const uint8_t *b, size_t n)
+{
+	const __m256 voa = _mm256_set1_ps(oa);
+	const __m256 vsa = _mm256_set1_ps(sa);
+	const __m256 vob = _mm256_set1_ps(ob);
+	const __m256 vsb = _mm256_set1_ps(sb);
+	__m256		acc = _mm256_setzero_ps();
+	size_t		i = 0;
+	float		sum;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		x = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (a + i)))), vsa, voa);
+		__m256		y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (b + i)))), vsb, vob);
+		__m256		d = _mm256_sub_ps(x, y);
+
+		acc = _mm256_fmadd_ps(d, d, acc);
+	}
+	sum = Avx2HorizontalSum(acc);
+	for (; i < n; i++)
+	{
+		float		d = (oa + sa * (float) a[i]) - (ob + sb * (float) b[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+/*
+ * Avx2L1F32U8
+ *		Taxicab distance between floats and a dequantized code.
+ */
+__attribute__((target("avx2,fma")))
+static float
+Avx2L1F32U8(const float *q, float offset, float scale, const uint8_t *c,
+			size_t n)
+{
+	const __m256 sign = _mm256_set1_ps(-0.0f);
+	const __m256 vo = _mm256_set1_ps(offset);
+	const __m256 vs = _mm256_set1_ps(scale);
+	__m256		acc0 = _mm256_setzero_ps();
+	__m256		acc1 = _mm256_setzero_ps();
+	size_t		i = 0;
+	float		sum;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		d0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i)))), vs, vo);
+		__m256		d1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i + 8)))), vs, vo);
+
+		acc0 = _mm256_add_ps(acc0, _mm256_andnot_ps(sign, _mm256_sub_ps(_mm256_loadu_ps(q + i), d0)));
+		acc1 = _mm256_add_ps(acc1, _mm256_andnot_ps(sign, _mm256_sub_ps(_mm256_loadu_ps(q + i + 8), d1)));
+	}
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		d0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i)))), vs, vo);
+
+		acc0 = _mm256_add_ps(acc0, _mm256_andnot_ps(sign, _mm256_sub_ps(_mm256_loadu_ps(q + i), d0)));
+	}
+	sum = Avx2HorizontalSum(_mm256_add_ps(acc0, acc1));
+	for (; i < n; i++)
+		sum += fabsf(q[i] - (offset + scale * (float) c[i]));
+	return sum;
+}
+
+/*
+ * Avx2L1U8U8
+ *		Taxicab distance between two dequantized codes.
+ */
+__attribute__((target("avx2,fma")))
+static float
+Avx2L1U8U8(float oa, float sa, const uint8_t *a, float ob, float sb,
+		   const uint8_t *b, size_t n)
+{
+	const __m256 sign = _mm256_set1_ps(-0.0f);
+	const __m256 voa = _mm256_set1_ps(oa);
+	const __m256 vsa = _mm256_set1_ps(sa);
+	const __m256 vob = _mm256_set1_ps(ob);
+	const __m256 vsb = _mm256_set1_ps(sb);
+	__m256		acc = _mm256_setzero_ps();
+	size_t		i = 0;
+	float		sum;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		x = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (a + i)))), vsa, voa);
+		__m256		y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (b + i)))), vsb, vob);
+
+		acc = _mm256_add_ps(acc, _mm256_andnot_ps(sign, _mm256_sub_ps(x, y)));
+	}
+	sum = Avx2HorizontalSum(acc);
+	for (; i < n; i++)
+		sum += fabsf((oa + sa * (float) a[i]) - (ob + sb * (float) b[i]));
+	return sum;
+}
+
+/*
+ * PopcntXor, PopcntAndOr
+ *		Bit counts with the popcnt instruction (every AVX2 CPU has it).
+ */
+__attribute__((target("popcnt")))
+static uint64_t
+PopcntXor(const uint8_t *a, const uint8_t *b, size_t nbytes)
+{
+	uint64_t	count = 0;
+	size_t		i = 0;
+
+	for (; i + 8 <= nbytes; i += 8)
+	{
+		uint64_t	x,
+					y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		count += (uint64_t) __builtin_popcountll(x ^ y);
+	}
+	for (; i < nbytes; i++)
+		count += (uint64_t) __builtin_popcount((unsigned) (a[i] ^ b[i]));
+	return count;
+}
+
+__attribute__((target("popcnt")))
+static void
+PopcntAndOr(const uint8_t *a, const uint8_t *b, size_t nbytes,
+			uint64_t *both, uint64_t *either)
+{
+	uint64_t	and_count = 0;
+	uint64_t	or_count = 0;
+	size_t		i = 0;
+
+	for (; i + 8 <= nbytes; i += 8)
+	{
+		uint64_t	x,
+					y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		and_count += (uint64_t) __builtin_popcountll(x & y);
+		or_count += (uint64_t) __builtin_popcountll(x | y);
+	}
+	for (; i < nbytes; i++)
+	{
+		and_count += (uint64_t) __builtin_popcount((unsigned) (a[i] & b[i]));
+		or_count += (uint64_t) __builtin_popcount((unsigned) (a[i] | b[i]));
+	}
+	*both = and_count;
+	*either = or_count;
+}
+
 static const VpDistanceKernels avx2_kernels = {
-	"avx2", Avx2L2Squared, Avx2InnerProduct, Avx2L1, Avx2CosineParts
+	"avx2", Avx2L2Squared, Avx2InnerProduct, Avx2L1, Avx2CosineParts,
+	Avx2DotF32U8, Avx2DotU8U8, Avx2L2F32U8, Avx2L1F32U8,
+	Avx2L2U8U8, Avx2L1U8U8,
+	PopcntXor, PopcntAndOr
 };
 
 /* ----------------------------------------------------------------------
@@ -513,14 +966,129 @@ Avx512CosineParts(const float *a, const float *b, size_t n,
 	*norm_b = _mm512_reduce_add_ps(_mm512_add_ps(nb0, nb1));
 }
 
+/*
+ * Avx512DotF32U8
+ *		Sum of q[i] * c[i] with AVX-512F: 16 codes widened per step, four
+ *		accumulators, a scalar tail.
+ */
+__attribute__((target("avx512f")))
+static float
+Avx512DotF32U8(const float *q, const uint8_t *c, size_t n)
+{
+	__m512		acc0 = _mm512_setzero_ps();
+	__m512		acc1 = _mm512_setzero_ps();
+	__m512		acc2 = _mm512_setzero_ps();
+	__m512		acc3 = _mm512_setzero_ps();
+	size_t		i = 0;
+	float		sum;
+
+	for (; i + 64 <= n; i += 64)
+	{
+		acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i)))), acc0);
+		acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i + 16)))), acc1);
+		acc2 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 32), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i + 32)))), acc2);
+		acc3 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 48), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i + 48)))), acc3);
+	}
+	for (; i + 16 <= n; i += 16)
+		acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i)))), acc0);
+	sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1),
+											 _mm512_add_ps(acc2, acc3)));
+	for (; i < n; i++)
+		sum += q[i] * (float) c[i];
+	return sum;
+}
+
+/*
+ * Avx512L2F32U8
+ *		Squared L2 distance between floats and a dequantized code.
+ */
+__attribute__((target("avx512f")))
+static float
+Avx512L2F32U8(const float *q, float offset, float scale, const uint8_t *c,
+			  size_t n)
+{
+	const __m512 vo = _mm512_set1_ps(offset);
+	const __m512 vs = _mm512_set1_ps(scale);
+	__m512		acc0 = _mm512_setzero_ps();
+	__m512		acc1 = _mm512_setzero_ps();
+	size_t		i = 0;
+	float		sum;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(q + i), _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i)))), vs, vo));
+		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(q + i + 16), _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i + 16)))), vs, vo));
+
+		acc0 = _mm512_fmadd_ps(d0, d0, acc0);
+		acc1 = _mm512_fmadd_ps(d1, d1, acc1);
+	}
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(q + i), _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i)))), vs, vo));
+
+		acc0 = _mm512_fmadd_ps(d0, d0, acc0);
+	}
+	sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+	for (; i < n; i++)
+	{
+		float		d = q[i] - (offset + scale * (float) c[i]);
+
+		sum += d * d;
+	}
+	return sum;
+}
+
+/*
+ * Avx512L1F32U8
+ *		Taxicab distance between floats and a dequantized code.
+ */
+__attribute__((target("avx512f")))
+static float
+Avx512L1F32U8(const float *q, float offset, float scale, const uint8_t *c,
+			  size_t n)
+{
+	const __m512 vo = _mm512_set1_ps(offset);
+	const __m512 vs = _mm512_set1_ps(scale);
+	__m512		acc0 = _mm512_setzero_ps();
+	__m512		acc1 = _mm512_setzero_ps();
+	size_t		i = 0;
+	float		sum;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		d0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i)))), vs, vo);
+		__m512		d1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i + 16)))), vs, vo);
+
+		acc0 = _mm512_add_ps(acc0, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(q + i), d0)));
+		acc1 = _mm512_add_ps(acc1, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(q + i + 16), d1)));
+	}
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		d0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i)))), vs, vo);
+
+		acc0 = _mm512_add_ps(acc0, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(q + i), d0)));
+	}
+	sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+	for (; i < n; i++)
+		sum += fabsf(q[i] - (offset + scale * (float) c[i]));
+	return sum;
+}
+
+/* the code-code kernels gain nothing from 512-bit lanes: AVX2's serve */
 static const VpDistanceKernels avx512_kernels = {
-	"avx512", Avx512L2Squared, Avx512InnerProduct, Avx512L1, Avx512CosineParts
+	"avx512", Avx512L2Squared, Avx512InnerProduct, Avx512L1, Avx512CosineParts,
+	Avx512DotF32U8, Avx2DotU8U8, Avx512L2F32U8, Avx512L1F32U8,
+	Avx2L2U8U8, Avx2L1U8U8,
+	PopcntXor, PopcntAndOr
 };
 
 #endif							/* VP_HAVE_X86_KERNELS */
 
 VpDistanceKernels vp_kernels = {
-	"scalar", ScalarL2Squared, ScalarInnerProduct, ScalarL1, ScalarCosineParts
+	"scalar", ScalarL2Squared, ScalarInnerProduct, ScalarL1, ScalarCosineParts,
+	ScalarDotF32U8, ScalarDotU8U8, ScalarL2F32U8, ScalarL1F32U8,
+	ScalarL2U8U8, ScalarL1U8U8,
+	ScalarPopcountXor, ScalarPopcountAndOr
 };
 
 static int	kernels_initialized = 0;

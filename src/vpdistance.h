@@ -18,6 +18,7 @@
 #define VPDISTANCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Instruction-set levels a kernel table can be built for */
 typedef enum VpKernelLevel
@@ -29,9 +30,12 @@ typedef enum VpKernelLevel
 } VpKernelLevel;
 
 /*
- * One table of kernels.  All take two arrays of n floats (n >= 1) and
- * accumulate in float lanes; callers that need more precision for a final
- * result (e.g. sqrt) widen the returned value.
+ * One table of kernels.  The float kernels take two arrays of n floats
+ * (n >= 1) and accumulate in float lanes; callers that need more precision
+ * for a final result (e.g. sqrt) widen the returned value.  The kernels on
+ * 8-bit codes serve the graph's quantized vectors (vpcodes.h): a code c
+ * stands for the floats offset + scale * c[i].  The bit kernels count bits
+ * of packed bit strings of nbytes bytes.
  */
 typedef struct VpDistanceKernels
 {
@@ -42,6 +46,29 @@ typedef struct VpDistanceKernels
 	/* dot product and both squared norms in one pass, for cosine */
 	void		(*cosine_parts) (const float *a, const float *b, size_t n,
 								 float *dot, float *norm_a, float *norm_b);
+	/* sum of q[i] * c[i] for float q and 8-bit codes c */
+	float		(*dot_f32_u8) (const float *q, const uint8_t *c, size_t n);
+	/* sum of a[i] * b[i] for two 8-bit codes, exact (n <= 32768) */
+	uint32_t	(*dot_u8_u8) (const uint8_t *a, const uint8_t *b, size_t n);
+	/* sum of (q[i] - (offset + scale * c[i]))^2 */
+	float		(*l2_f32_u8) (const float *q, float offset, float scale,
+							  const uint8_t *c, size_t n);
+	/* sum of |q[i] - (offset + scale * c[i])| */
+	float		(*l1_f32_u8) (const float *q, float offset, float scale,
+							  const uint8_t *c, size_t n);
+	/* sum of ((oa + sa * a[i]) - (ob + sb * b[i]))^2 */
+	float		(*l2_u8_u8) (float oa, float sa, const uint8_t *a,
+							 float ob, float sb, const uint8_t *b, size_t n);
+	/* sum of |(oa + sa * a[i]) - (ob + sb * b[i])| */
+	float		(*l1_u8_u8) (float oa, float sa, const uint8_t *a,
+							 float ob, float sb, const uint8_t *b, size_t n);
+	/* bits set in a XOR b */
+	uint64_t	(*popcount_xor) (const uint8_t *a, const uint8_t *b,
+								 size_t nbytes);
+	/* bits set in a AND b, and in a OR b */
+	void		(*popcount_and_or) (const uint8_t *a, const uint8_t *b,
+									size_t nbytes, uint64_t *both,
+									uint64_t *either);
 } VpDistanceKernels;
 
 /* the table chosen for this CPU; valid after VpDistanceInit() */

@@ -359,6 +359,118 @@ TestSelection(void)
 		   n_passed - p, n_failed - f);
 }
 
+/*
+ * CheckCode
+ *		A code kernel against its double reference: each term adds a few
+ *		more roundings (dequantizing, subtracting) than a float kernel's, so
+ *		the bound is four times the float one.
+ */
+static void
+CheckCode(const VpDistanceKernels *k, const char *what, double got,
+		  double want, double scale, size_t n)
+{
+	double		tol = 4.0 * (double) (n + 4) * UNIT_ROUNDOFF * scale + 1e-30;
+
+	Check(fabs(got - want) <= tol, what, k->name, n, got, want, tol);
+}
+
+/*
+ * TestCodeKernels
+ *		The kernels on 8-bit codes and bit strings against naive loops in
+ *		double (the integer ones exactly), over lengths that exercise every
+ *		unrolled and tail path, aligned and not.
+ */
+static void
+TestCodeKernels(const VpDistanceKernels *k, float *a)
+{
+	static const size_t lens[] = {1, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65,
+	100, 128, 784, 1536, 16000};
+	uint8_t    *ca = malloc(MAX_LEN + 16);
+	uint8_t    *cb = malloc(MAX_LEN + 16);
+	int			p = n_passed,
+				f = n_failed;
+	size_t		li;
+
+	if (ca == NULL || cb == NULL)
+		exit(2);
+	for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++)
+	{
+		size_t		n = lens[li];
+		int			off;
+
+		for (off = 0; off < 2; off++)
+		{
+			const float *q = a + off;
+			const uint8_t *x = ca + off;
+			const uint8_t *y = cb + off;
+			float		oa = RandomFloat(),
+						sa = fabsf(RandomFloat()) / 100.0f,
+						ob = RandomFloat(),
+						sb = fabsf(RandomFloat()) / 100.0f;
+			double		dot = 0,
+						l2 = 0,
+						l1 = 0,
+						l2cc = 0,
+						l1cc = 0,
+						s_dot = 0,
+						s_l2 = 0,
+						s_l1 = 0,
+						s_l2cc = 0,
+						s_l1cc = 0;
+			uint64_t	dotcc = 0,
+						xor_bits = 0,
+						and_bits = 0,
+						or_bits = 0,
+						both,
+						either;
+			size_t		i;
+
+			for (i = 0; i < n + 1; i++)
+			{
+				a[i] = RandomFloat();
+				ca[i] = (uint8_t) (NextRandom() & 0xFF);
+				cb[i] = (uint8_t) (NextRandom() & 0xFF);
+			}
+			for (i = 0; i < n; i++)
+			{
+				double		xa = oa + (double) sa * x[i];
+				double		xb = ob + (double) sb * y[i];
+
+				dot += (double) q[i] * x[i];
+				l2 += (q[i] - xa) * (q[i] - xa);
+				l1 += fabs(q[i] - xa);
+				l2cc += (xa - xb) * (xa - xb);
+				l1cc += fabs(xa - xb);
+				/* magnitudes of the terms, for the rounding bound */
+				s_dot += fabs((double) q[i] * x[i]);
+				s_l1 += fabs(q[i]) + fabs(xa);
+				s_l2 += (fabs(q[i]) + fabs(xa)) * (fabs(q[i]) + fabs(xa));
+				s_l1cc += fabs(xa) + fabs(xb);
+				s_l2cc += (fabs(xa) + fabs(xb)) * (fabs(xa) + fabs(xb));
+				dotcc += (uint64_t) x[i] * y[i];
+				xor_bits += (uint64_t) __builtin_popcount((unsigned) (x[i] ^ y[i]));
+				and_bits += (uint64_t) __builtin_popcount((unsigned) (x[i] & y[i]));
+				or_bits += (uint64_t) __builtin_popcount((unsigned) (x[i] | y[i]));
+			}
+			CheckCode(k, "dot_f32_u8", k->dot_f32_u8(q, x, n), dot, s_dot, n);
+			CheckCode(k, "l2_f32_u8", k->l2_f32_u8(q, oa, sa, x, n), l2, s_l2, n);
+			CheckCode(k, "l1_f32_u8", k->l1_f32_u8(q, oa, sa, x, n), l1, s_l1, n);
+			CheckCode(k, "l2_u8_u8", k->l2_u8_u8(oa, sa, x, ob, sb, y, n), l2cc, s_l2cc, n);
+			CheckCode(k, "l1_u8_u8", k->l1_u8_u8(oa, sa, x, ob, sb, y, n), l1cc, s_l1cc, n);
+			Check(k->dot_u8_u8(x, y, n) == dotcc, "dot_u8_u8", k->name, n,
+				  (double) k->dot_u8_u8(x, y, n), (double) dotcc, 0);
+			Check(k->popcount_xor(x, y, n) == xor_bits, "popcount_xor", k->name, n,
+				  (double) k->popcount_xor(x, y, n), (double) xor_bits, 0);
+			k->popcount_and_or(x, y, n, &both, &either);
+			Check(both == and_bits && either == or_bits, "popcount_and_or", k->name,
+				  n, (double) both, (double) and_bits, 0);
+		}
+	}
+	free(ca);
+	free(cb);
+	Report("8-bit code and bit kernels, lengths 1..16000", k->name, p, f);
+}
+
 int
 main(void)
 {
@@ -384,6 +496,7 @@ main(void)
 		}
 		TestRandom(k, a, b);
 		TestEdgeCases(k, a, b);
+		TestCodeKernels(k, a);
 	}
 
 	free(a);
