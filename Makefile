@@ -13,15 +13,22 @@ OBJS = \
 	src/vecpersist.o \
 	src/vector.o \
 	src/vpdistance.o \
+	src/vpcodes.o \
 	src/vpgraph.o \
+	src/vpgraphbuild.o \
+	src/vpgraphsearch.o \
+	src/vpgraphrepair.o \
 	src/vppage.o \
+	src/vptype.o \
 	src/vpcache.o \
 	src/vpshmem.o \
+	src/vpsnapshot.o \
 	src/vpprewarm.o \
 	src/vpam.o \
 	src/vpbuild.o \
 	src/vpinsert.o \
 	src/vpscan.o \
+	src/vpexact.o \
 	src/vpvacuum.o
 
 DATA = $(wildcard sql/vecpersist--*.sql)
@@ -92,8 +99,12 @@ UNIT_TESTS = test/unit/test_distance test/unit/test_graph
 test/unit/test_distance: test/unit/test_distance.c src/vpdistance.c src/vpdistance.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_distance.c src/vpdistance.c -lm
 
-test/unit/test_graph: test/unit/test_graph.c src/vpgraph.c src/vpgraph.h src/vpdistance.c src/vpdistance.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_graph.c src/vpgraph.c src/vpdistance.c -lm
+GRAPH_SRCS = src/vpgraph.c src/vpgraphbuild.c src/vpgraphsearch.c \
+	src/vpgraphrepair.c src/vpcodes.c src/vpdistance.c
+GRAPH_HDRS = src/vpgraph.h src/vpgraph_internal.h src/vpcodes.h src/vpdistance.h
+
+test/unit/test_graph: test/unit/test_graph.c $(GRAPH_SRCS) $(GRAPH_HDRS)
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_graph.c $(GRAPH_SRCS) -lm
 
 .PHONY: unittest
 unittest: $(UNIT_TESTS)

@@ -377,25 +377,33 @@ CREATE FUNCTION vecpersist_hnsw_cosine_metric(internal) RETURNS internal
 CREATE FUNCTION vecpersist_hnsw_l1_metric(internal) RETURNS internal
 	AS 'MODULE_PATHNAME', 'vp_hnsw_l1_metric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- support function 2 names the type the index stores and searches
+CREATE FUNCTION vecpersist_hnsw_vector_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vp_hnsw_vector_support' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE OPERATOR CLASS vector_l2_ops
 	FOR TYPE vector USING hnsw AS
 	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 vecpersist_hnsw_l2_metric(internal);
+	FUNCTION 1 vecpersist_hnsw_l2_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_vector_support(internal);
 
 CREATE OPERATOR CLASS vector_ip_ops
 	FOR TYPE vector USING hnsw AS
 	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 vecpersist_hnsw_ip_metric(internal);
+	FUNCTION 1 vecpersist_hnsw_ip_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_vector_support(internal);
 
 CREATE OPERATOR CLASS vector_cosine_ops
 	FOR TYPE vector USING hnsw AS
 	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 vecpersist_hnsw_cosine_metric(internal);
+	FUNCTION 1 vecpersist_hnsw_cosine_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_vector_support(internal);
 
 CREATE OPERATOR CLASS vector_l1_ops
 	FOR TYPE vector USING hnsw AS
 	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 vecpersist_hnsw_l1_metric(internal);
+	FUNCTION 1 vecpersist_hnsw_l1_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_vector_support(internal);
 
 -- the shared graph cache (needs shared_preload_libraries = 'vecpersist')
 
@@ -413,9 +421,17 @@ CREATE FUNCTION vecpersist_cache_entries(
 	OUT searches bigint,
 	OUT absorbed bigint,
 	OUT deletion_passes bigint,
-	OUT pinned integer)
+	OUT pinned integer,
+	OUT origin text,
+	OUT quantization text,
+	OUT bytes_per_node double precision,
+	OUT repaired integer,
+	OUT unreachable integer,
+	OUT snapshot_at timestamptz,
+	OUT snapshot_bytes bigint,
+	OUT snapshot_stale boolean)
 	RETURNS SETOF record
-	AS 'MODULE_PATHNAME', 'vp_cache_entries' LANGUAGE C STRICT VOLATILE;
+	AS 'MODULE_PATHNAME', 'vp_cache_entries_0_2' LANGUAGE C STRICT VOLATILE;
 
 CREATE VIEW vecpersist_cache AS
 	SELECT d.datname AS database,
@@ -426,7 +442,8 @@ CREATE VIEW vecpersist_cache AS
 		e.indexrelid,
 		e.state, e.nodes, e.dead_nodes, e.bytes, e.builds, e.build_ms,
 		e.built_at, e.last_used, e.searches, e.absorbed, e.deletion_passes,
-		e.pinned
+		e.pinned, e.origin, e.quantization, e.bytes_per_node, e.repaired,
+		e.unreachable, e.snapshot_at, e.snapshot_bytes, e.snapshot_stale
 	FROM vecpersist_cache_entries() e
 		LEFT JOIN pg_database d ON d.oid = e.dbid;
 

@@ -32,6 +32,8 @@ PG_MODULE_MAGIC;
 int			vp_ef_search = VP_DEFAULT_EF_SEARCH;
 int			vp_iterative_scan = VP_ITERATIVE_SCAN_STRICT;
 int			vp_max_scan_tuples = VP_DEFAULT_MAX_SCAN_TUPLES;
+double		vp_scan_mem_multiplier = VP_DEFAULT_SCAN_MEM_MULTIPLIER;
+int			vp_build_wait = 200;
 
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", VP_ITERATIVE_SCAN_OFF, false},
@@ -43,41 +45,30 @@ static const struct config_enum_entry iterative_scan_options[] = {
 PGDLLEXPORT void _PG_init(void);
 
 /*
- * pgvector's names for our settings.  SET hnsw.ef_search is accepted as a
- * placeholder for any extension that might define it, so a user coming
- * from pgvector would otherwise never learn that it changes nothing here.
+ * The settings a scan uses (see vppgvector.c for pgvector's names).
  */
-static const char *const pgvector_settings[][2] = {
-	{"hnsw.ef_search", "vecpersist.ef_search"},
-	{"hnsw.iterative_scan", "vecpersist.iterative_scan"},
-	{"hnsw.max_scan_tuples", "vecpersist.max_scan_tuples"},
-};
-
-/*
- * Called when an hnsw scan starts: warn, once per setting and session, if
- * pgvector's name of one of our settings was set while nothing defines it
- * (it is a placeholder; with pgvector loaded it is pgvector's own).
- */
-void
-VpWarnPgvectorSettings(void)
+int
+VpEfSearch(void)
 {
-	static bool warned[lengthof(pgvector_settings)];
-	int			i;
+	return vp_ef_search;
+}
 
-	for (i = 0; i < (int) lengthof(pgvector_settings); i++)
-	{
-		const char *name = pgvector_settings[i][0];
+int
+VpIterativeScanMode(void)
+{
+	return vp_iterative_scan;
+}
 
-		if (warned[i] || GetConfigOption(name, true, false) == NULL ||
-			!(GetConfigOptionFlags(name, true) & GUC_CUSTOM_PLACEHOLDER))
-			continue;
-		warned[i] = true;
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg("setting \"%s\" has no effect on vecpersist hnsw indexes",
-						name),
-				 errhint("Set \"%s\" instead.", pgvector_settings[i][1])));
-	}
+int
+VpMaxScanTuples(void)
+{
+	return vp_max_scan_tuples;
+}
+
+double
+VpScanMemMultiplier(void)
+{
+	return vp_scan_mem_multiplier;
 }
 
 /*
@@ -120,8 +111,27 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomRealVariable("vecpersist.scan_mem_multiplier",
+							 "Sets the multiple of work_mem an iterative hnsw scan may use.",
+							 "A scan that reaches it stops exploring and returns what it found.",
+							 &vp_scan_mem_multiplier,
+							 VP_DEFAULT_SCAN_MEM_MULTIPLIER, 1, 1000,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("vecpersist.build_wait",
+							"Sets how long a query waits for another session's build of an hnsw graph.",
+							"Past it the query is answered by an exact scan of the index pages (exact results, slower). -1 waits for the build.",
+							&vp_build_wait,
+							200, -1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	VpShmemInit();
 	VpPrewarmInit();
+	VpSnapshotInit();
 
 	MarkGUCPrefixReserved("vecpersist");
 }

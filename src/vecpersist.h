@@ -28,6 +28,7 @@
 #include "compat.h"
 #include "vpgraph.h"
 #include "vppage.h"
+#include "vptype.h"
 
 /* hnsw reloption defaults and limits (pgvector's) */
 #define VP_DEFAULT_M				16
@@ -40,6 +41,7 @@
 #define VP_MIN_EF_SEARCH			1
 #define VP_MAX_EF_SEARCH			1000
 #define VP_DEFAULT_MAX_SCAN_TUPLES	20000
+#define VP_DEFAULT_SCAN_MEM_MULTIPLIER	1.0
 
 /* vecpersist.iterative_scan */
 typedef enum VpIterativeScan
@@ -49,9 +51,16 @@ typedef enum VpIterativeScan
 	VP_ITERATIVE_SCAN_STRICT
 } VpIterativeScan;
 
-/* support function 1 of every hnsw opclass returns the VpMetric */
-#define VP_METRIC_PROC				1
-#define VP_NUM_PROCS				1
+/* the quantization reloption: how the graph keeps float vectors */
+typedef enum VpQuantization
+{
+	VP_QUANTIZATION_NONE,		/* float4, as the pages hold them */
+	VP_QUANTIZATION_SQ8			/* 8-bit codes, re-ranked from the pages */
+} VpQuantization;
+
+/* support functions of every hnsw opclass (VP_TYPE_SUPPORT_PROC: vptype.h) */
+#define VP_METRIC_PROC				1	/* returns the VpMetric */
+#define VP_NUM_PROCS				2
 
 /* build phases reported in pg_stat_progress_create_index */
 #define VP_PHASE_LOAD				2
@@ -63,20 +72,31 @@ typedef struct VpOptions
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
 	int			m;				/* links per node (2*m on level 0) */
 	int			ef_construction;	/* candidate list size at build */
+	int			quantization;	/* VpQuantization */
 } VpOptions;
+
+/* What an index holds (vptype.c), cached in rd_amcache */
+typedef struct VpIndexInfo
+{
+	int			metric;			/* VpMetric of the operator class */
+	const VpTypeSupport *support;	/* its type */
+	VpCodeKind	codes;			/* how its graph keeps values */
+} VpIndexInfo;
 
 /*
  * A search's hold on the graph of an index (vpcache.c): shared by all
- * backends (slot) or private to this one.  graph may be used only while
- * the hold is locked: from VpGraphOpen or VpGraphRelock to VpGraphUnlock.
+ * backends (slot) or private to this one, or none at all (exact: answer
+ * by an exact scan of the pages).  graph may be used only while the hold
+ * is taken: from VpGraphOpen or VpGraphRelock to VpGraphUnlock.
  */
 typedef struct VpGraphRef
 {
-	VpGraph    *graph;			/* NULL while the index never held a vector */
+	const VpGraph *graph;		/* NULL while the index never held a value */
 	struct VpCacheSlot *slot;	/* shared graph, or NULL */
 	Oid			indexoid;
 	uint64		incarnation;	/* changes when node ids are renumbered */
-	bool		locked;
+	bool		reading;		/* a region reference is held */
+	bool		exact;			/* no graph could be had */
 	void		(*interrupt_check) (void);
 } VpGraphRef;
 
@@ -84,24 +104,41 @@ typedef struct VpGraphRef
 extern int	vp_ef_search;
 extern int	vp_iterative_scan;
 extern int	vp_max_scan_tuples;
-extern void VpWarnPgvectorSettings(void);
+extern double vp_scan_mem_multiplier;
+extern int	vp_build_wait;
+extern int	VpEfSearch(void);
+extern int	VpIterativeScanMode(void);
+extern int	VpMaxScanTuples(void);
+extern double VpScanMemMultiplier(void);
 
 /* vpam.c */
 extern void VpInitReloptions(void);
 extern int	VpGetM(Relation index);
 extern int	VpGetEfConstruction(Relation index);
+extern VpQuantization VpGetQuantization(Relation index);
+
+/* vptype.c */
+extern const VpIndexInfo *VpGetIndexInfo(Relation index);
+extern const VpTypeSupport *VpGetTypeSupport(Relation index);
 extern int	VpGetMetric(Relation index);
+extern void VpCheckIndexable(Relation index, const VpTypeSupport *support,
+							 const VpPayload *payload);
+extern bool VpPayloadIsIndexable(int metric, const VpPayload *payload);
+extern void VpPayloadToVector(const VpPayload *payload, VpVector *v,
+							  float *buf);
+extern void VpQueryVector(Relation index, const VpGraphParams *params,
+						  Datum value, bool isnull, VpPayload *payload,
+						  VpVector *v);
 
 /* vpbuild.c */
 extern IndexBuildResult *vpbuild(Relation heap, Relation index,
 								 IndexInfo *indexInfo);
 extern void vpbuildempty(Relation index);
-extern void VpCheckDims(Relation index, VpMetaPageData *meta, int dims);
-extern bool VpVectorIsIndexable(int metric, const float *x, int dims);
 
 /* vpinsert.c */
-extern void VpAppendVector(Relation index, ItemPointer heap_tid,
-						   const float *x, int dims);
+extern void VpAppendPayload(Relation index, ItemPointer heap_tid,
+							const VpPayload *payload,
+							VpAppendResult *result);
 extern bool vpinsert(Relation index, Datum *values, bool *isnull,
 					 ItemPointer heap_tid, Relation heap,
 					 IndexUniqueCheck checkUnique, bool indexUnchanged,
@@ -113,6 +150,15 @@ extern void vprescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 					 ScanKey orderbys, int norderbys);
 extern bool vpgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void vpendscan(IndexScanDesc scan);
+
+/* vpexact.c */
+typedef struct VpExactScan VpExactScan;
+extern VpExactScan *VpExactBegin(Relation index, ScanKey orderby,
+								 int batch);
+extern bool VpExactNext(VpExactScan *exact, ItemPointer tid);
+extern void VpExactEnd(VpExactScan *exact);
+extern double VpExactDistance(Relation index, ScanKey orderby,
+							  const VpPayload *payload);
 
 /* vpvacuum.c */
 extern IndexBulkDeleteResult *vpbulkdelete(IndexVacuumInfo *info,
@@ -129,9 +175,24 @@ extern void VpGraphUnlock(VpGraphRef *ref);
 extern void VpGraphClose(VpGraphRef *ref);
 extern void VpForgetLocalGraph(Oid indexoid);
 extern void VpBuildGraphFromPages(Relation index);
-extern void VpCatchUpIfCached(Relation index);
+extern void VpGraphTakeAppended(Relation index,
+								const VpAppendResult *appended,
+								const VpPayload *payload,
+								ItemPointer heap_tid);
+extern void *VpVacuumDeletionsBegin(Relation index, uint64 epoch_before);
+extern void VpVacuumDeletionsEnd(void *handle, const uint64 *keys,
+								 int64 nkeys, uint64 epoch_after);
 extern void VpLabelToTid(uint64 label, ItemPointer tid);
+extern uint64 VpTidToLabel(ItemPointer tid);
 extern VpAllocator VpMakeAllocator(MemoryContext cxt);
+extern VpGraphParams VpGraphParamsFor(Relation index,
+									  const VpMetaPageData *meta,
+									  uint64 capacity);
+
+/* vpsnapshot.c */
+extern int	vp_snapshot_interval;
+extern void VpSnapshotInit(void);
+extern void VpSnapshotForget(Oid indexoid);
 
 /* vpprewarm.c */
 extern char *vp_prewarm;

@@ -1178,3 +1178,52 @@ vp_vector_avg(PG_FUNCTION_ARGS)
 
 	PG_RETURN_VECTOR_P(result);
 }
+
+/* ------------------------------------------------------------------------
+ * Type support for hnsw indexes (vptype.h)
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * The payload of a vector: its float4 elements, in place.
+ */
+static void
+VectorToPayload(Datum value, VpPayload *payload)
+{
+	Vector	   *vec = DatumGetVector(value);
+
+	payload->kind = VP_ELEM_FLOAT32;
+	payload->dims = vec->dim;
+	payload->nnz = 0;
+	payload->data = vec->x;
+	payload->len = sizeof(float) * (Size) vec->dim;
+}
+
+/*
+ * A vector holding a payload's elements.
+ */
+static Datum
+PayloadToVector(const VpPayload *payload)
+{
+	Vector	   *vec = VpInitVector(payload->dims);
+
+	memcpy(vec->x, payload->data, sizeof(float) * (Size) payload->dims);
+	return PointerGetDatum(vec);
+}
+
+const VpTypeSupport vp_vector_type_support = {
+	VP_ELEM_FLOAT32, "vector", VECTOR_MAX_DIM, 0,
+	VectorToPayload, PayloadToVector
+};
+
+PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_hnsw_vector_support);
+
+/*
+ * Support function 2 of the vector operator classes of hnsw.
+ */
+Datum
+vp_hnsw_vector_support(PG_FUNCTION_ARGS)
+{
+	(void) fcinfo;
+	PG_RETURN_POINTER(&vp_vector_type_support);
+}

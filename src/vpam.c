@@ -5,8 +5,10 @@
  *	  validation, cost estimation and metric support functions.
  *
  * Each hnsw operator class names its metric through support function 1,
- * a tiny C function returning the VpMetric; the graph computes distances
- * itself, so no SQL distance function is called per comparison.
+ * a tiny C function returning the VpMetric, and its type through support
+ * function 2 (vptype.h; optional for the vector operator classes of
+ * version 0.1.0).  The graph computes distances on its own codes; the SQL
+ * distance function is called only to re-rank and for exact scans.
  *
  * IDENTIFICATION
  *	  src/vpam.c
@@ -32,11 +34,20 @@
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
 #include "utils/syscache.h"
 
 #include "vecpersist.h"
 
 static relopt_kind vp_relopt_kind;
+
+/* values of the quantization reloption */
+static relopt_enum_elt_def quantization_values[] = {
+	{"none", VP_QUANTIZATION_NONE},
+	{"sq8", VP_QUANTIZATION_SQ8},
+	{NULL, 0}
+};
 
 /*
  * Register the hnsw reloptions; called once from _PG_init.
@@ -45,6 +56,11 @@ void
 VpInitReloptions(void)
 {
 	vp_relopt_kind = add_reloption_kind();
+	add_enum_reloption(vp_relopt_kind, "quantization",
+					   "How the graph keeps float vectors: none (float4) or sq8 (8-bit codes, re-ranked from the index pages)",
+					   quantization_values, VP_QUANTIZATION_SQ8,
+					   "Valid values are \"none\" and \"sq8\".",
+					   AccessExclusiveLock);
 	add_int_reloption(vp_relopt_kind, "m",
 					  "Maximum number of links per node on upper levels (twice that on level 0)",
 					  VP_DEFAULT_M, VP_MIN_M, VP_MAX_M, AccessExclusiveLock);
@@ -63,6 +79,7 @@ vpoptions(Datum reloptions, bool validate)
 	static const relopt_parse_elt tab[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(VpOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(VpOptions, ef_construction)},
+		{"quantization", RELOPT_TYPE_ENUM, offsetof(VpOptions, quantization)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, vp_relopt_kind,
@@ -92,30 +109,28 @@ VpGetEfConstruction(Relation index)
 }
 
 /*
- * The metric of the index's operator class, from its support function 1.
+ * The index's quantization, or the default.
  */
-int
-VpGetMetric(Relation index)
+VpQuantization
+VpGetQuantization(Relation index)
 {
-	FmgrInfo   *proc = index_getprocinfo(index, 1, VP_METRIC_PROC);
-	int			metric = DatumGetInt32(FunctionCall1(proc, PointerGetDatum(NULL)));
+	VpOptions  *opts = (VpOptions *) index->rd_options;
 
-	if (metric < VP_METRIC_L2 || metric > VP_METRIC_L1)
-		elog(ERROR, "hnsw operator class of index \"%s\" returned unknown metric %d",
-			 RelationGetRelationName(index), metric);
-	return metric;
+	return opts ? (VpQuantization) opts->quantization : VP_QUANTIZATION_SQ8;
 }
 
 /*
- * amcostestimate.  The graph is searched in memory: the cost of a scan is
- * roughly ef_search * 2m distance computations, paid before the first row
- * (startup).  Every further row costs a hand-over plus, for an iterative
- * scan, the expansion of about one node (2m distances).  With a WHERE
- * filter of selectivity s, LIMIT k makes the executor pull about k / s rows
- * (the planner scales total cost by the fraction of rows fetched), so a
- * selective filter makes this path expensive and a btree on the filter
- * column wins, as it should.  An hnsw index cannot serve a scan without
- * ORDER BY <op> const, so such paths are made infinitely costly.
+ * amcostestimate.  The planner should choose an hnsw scan where pgvector's
+ * would be chosen, so the reasoning is the same: the generic costs of
+ * reading the index's tuples (which grow with the rows a LIMIT query must
+ * fetch past a selective filter, so that a filter rejecting most rows
+ * makes a sequential scan and sort cheaper, as it is when iterative scans
+ * are off and the index could not return enough rows anyway), with the
+ * share spent before the first row estimated from how much of the graph a
+ * search touches: about m nodes per upper level passed, then a part of
+ * ef_search times 2m nodes on level 0 that shrinks as repeated visits
+ * become more common in larger graphs.  An hnsw index cannot serve a scan
+ * without ORDER BY <op> const, so such paths are made infinitely costly.
  */
 static void
 vpcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -123,14 +138,13 @@ vpcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 			   Selectivity *indexSelectivity, double *indexCorrelation,
 			   double *indexPages)
 {
+	GenericCosts costs;
 	IndexOptInfo *info = path->indexinfo;
 	Relation	index;
 	int			m;
-	double		distances;
-	double		tuples = Max(info->tuples, 1.0);
-
-	(void) root;
-	(void) loop_count;
+	double		share = 1.0;
+	double		startup_pages;
+	double		seq_page_cost;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -142,20 +156,45 @@ vpcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		return;
 	}
 
+	MemSet(&costs, 0, sizeof(costs));
+	genericcostestimate(root, path, loop_count, &costs);
+
 	index = index_open(info->indexoid, NoLock);
 	m = VpGetM(index);
 	index_close(index, NoLock);
 
-	/* visited nodes times links, growing slowly with the graph's size */
-	distances = (double) vp_ef_search * 2 * m * Max(log(tuples) / log(2 * m), 1.0);
-	*indexStartupCost = distances * cpu_operator_cost;
-	*indexTotalCost = *indexStartupCost + tuples * cpu_index_tuple_cost;
-	if (vp_iterative_scan != VP_ITERATIVE_SCAN_OFF)
-		*indexTotalCost += tuples * 2 * m * cpu_operator_cost;
-	*indexSelectivity = 1.0;
-	*indexCorrelation = 0;
-	/* only the metapage is read per scan; the graph is in memory */
-	*indexPages = 1;
+	if (info->tuples > 0)
+	{
+		double		logn = log(info->tuples);
+		double		levels = floor(logn / log((double) m));
+		double		level0 = 2.0 * m * VpEfSearch();
+		double		touched = 0.55 * logn / (log((double) m) * (1.0 + log((double) VpEfSearch())));
+
+		share = Min((levels * m + level0 * touched) / info->tuples, 1.0);
+	}
+
+	costs.indexStartupCost = costs.indexTotalCost * share;
+
+	/*
+	 * genericcostestimate charges random page reads for the index pages a
+	 * search touches; those beyond the table's size stand for out-of-line
+	 * (TOAST) data a sequential scan pays for too, so count them like one.
+	 */
+	get_tablespace_page_costs(info->reltablespace, NULL, &seq_page_cost);
+	startup_pages = costs.numIndexPages * share;
+	if (share < 0.5 && startup_pages > info->rel->pages)
+	{
+		costs.indexStartupCost -= startup_pages *
+			(costs.spc_random_page_cost - seq_page_cost);
+		costs.indexStartupCost -= (startup_pages - info->rel->pages) *
+			seq_page_cost;
+	}
+
+	*indexStartupCost = costs.indexStartupCost;
+	*indexTotalCost = costs.indexTotalCost;
+	*indexSelectivity = costs.indexSelectivity;
+	*indexCorrelation = costs.indexCorrelation;
+	*indexPages = costs.numIndexPages;
 }
 
 /*
@@ -179,8 +218,9 @@ vpbuildphasename(int64 phasenum)
 
 /*
  * amvalidate: check that an hnsw operator class has exactly what the
- * access method uses: ORDER BY operators of strategy 1 on (vector, vector)
- * sorting by float8, and support function 1 taking internal.
+ * access method uses: ORDER BY operators of strategy 1 sorting by float8,
+ * support function 1 (the metric) and, optionally, support function 2 (the
+ * type), both taking internal.
  */
 static bool
 vpvalidate(Oid opclassoid)
@@ -208,7 +248,8 @@ vpvalidate(Oid opclassoid)
 	{
 		Form_pg_amproc procform = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
 
-		if (procform->amprocnum != VP_METRIC_PROC)
+		if (procform->amprocnum != VP_METRIC_PROC &&
+			procform->amprocnum != VP_TYPE_SUPPORT_PROC)
 		{
 			ereport(INFO,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -231,7 +272,8 @@ vpvalidate(Oid opclassoid)
 			result = false;
 			continue;
 		}
-		has_proc = true;
+		if (procform->amprocnum == VP_METRIC_PROC)
+			has_proc = true;
 	}
 
 	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));

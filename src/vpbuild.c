@@ -4,13 +4,16 @@
  *	  ambuild and ambuildempty for hnsw: write the vector log, then build
  *	  the graph from it.
  *
- * The build scans the heap and appends every indexable vector to the
- * chain of data pages through shared buffers without WAL (the relation is
- * new, nobody else can see it), then WAL-logs all pages at once with
- * log_newpage_range.  It then builds the in-memory graph by reading the
- * pages back with the same code that rebuilds a graph after a restart, so
- * there is one way to turn pages into a graph; with the shared cache the
- * graph lands there, so the first query after CREATE INDEX, in any
+ * The build scans the heap and appends every indexable value to the chain
+ * of data pages through shared buffers without WAL (the relation is new,
+ * nobody else can see it), then WAL-logs all pages at once with
+ * log_newpage_range.  Between heap tuples no buffer is locked (the tail
+ * page stays pinned only), so a cancel or a statement timeout takes effect
+ * at once: a held content lock would hold interrupts off for the whole
+ * load.  The build then makes the graph by reading the pages back with the
+ * same code that rebuilds a graph after a restart, so there is one way to
+ * turn pages into a graph; with the shared cache the graph is laid out in
+ * the cache directly, so the first query after CREATE INDEX, in any
  * session, is already fast.
  *
  * IDENTIFICATION
@@ -28,18 +31,16 @@
 #include "utils/memutils.h"
 
 #include "vecpersist.h"
-#include "vector.h"
-#include "vpdistance.h"
 #include "vppage.h"
 
 typedef struct VpBuildState
 {
 	Relation	index;
+	const VpTypeSupport *support;
 	int			metric;
 	VpMetaPageData meta;		/* written to block 0 at the end */
-	Buffer		tail_buf;		/* current tail page, exclusive-locked */
-	double		heap_tuples;	/* heap tuples seen */
-	double		index_tuples;	/* vectors appended */
+	Buffer		tail_buf;		/* current tail page, pinned (not locked) */
+	double		index_tuples;	/* values appended */
 	MemoryContext tmpcxt;		/* reset per tuple */
 } VpBuildState;
 
@@ -56,101 +57,60 @@ NewBuildId(void)
 }
 
 /*
- * Check dims against the index's dimension count, fixing it on first use.
- * Errors for a vector of another length, as no graph can mix them.
- */
-void
-VpCheckDims(Relation index, VpMetaPage meta, int dims)
-{
-	if (meta->dims == 0)
-		meta->dims = dims;
-	else if ((int) meta->dims != dims)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %u dimensions, not %d", meta->dims, dims),
-				 errdetail("Every vector in hnsw index \"%s\" must have the same number of dimensions.",
-						   RelationGetRelationName(index))));
-}
-
-/*
- * Does a vector belong in the index?  Zero vectors have no direction, so
- * a cosine index cannot place them (pgvector skips them too).
- */
-bool
-VpVectorIsIndexable(int metric, const float *x, int dims)
-{
-	if (metric == VP_METRIC_COSINE)
-	{
-		float		dot,
-					norm_a,
-					norm_b;
-
-		vp_kernels.cosine_parts(x, x, dims, &dot, &norm_a, &norm_b);
-		return norm_a > 0;
-	}
-	return true;
-}
-
-/*
- * Link npages fresh pages to the end of the chain, returning them in
- * pages[] and their buffers (pinned, exclusive-locked, dirty) in bufs[].
- * The previous tail stays locked: the caller releases it.
+ * Append one value to the chain (no WAL: the build logs every page at the
+ * end).  The tail is locked only while it changes.
  */
 static void
-AddPages(VpBuildState *state, int npages, Page *pages, Buffer *bufs)
+BuildAppend(VpBuildState *state, ItemPointer tid, const VpPayload *payload)
 {
-	Buffer		prev = state->tail_buf;
+	Buffer		bufs[VP_MAX_ITEM_PAGES + 1];
+	Page		pages[VP_MAX_ITEM_PAGES + 1];
+	Buffer		tail = state->tail_buf;
+	int			plan;
+	int			nnew;
+	int			npages = 0;
+	int			first;
 	int			i;
+	OffsetNumber off;
+
+	if (BufferIsValid(tail))
+		LockBuffer(tail, BUFFER_LOCK_EXCLUSIVE);
+	plan = VpAppendPages(BufferIsValid(tail) ? BufferGetPage(tail) : NULL,
+						 (uint32) payload->len);
+	nnew = plan < 0 ? -plan : plan;
+	if (BufferIsValid(tail))
+	{
+		bufs[npages] = tail;
+		pages[npages++] = BufferGetPage(tail);
+	}
+	first = (plan >= 0 && BufferIsValid(tail)) ? 0 : npages;
+	for (i = 0; i < nnew; i++)
+	{
+		Buffer		buf = VpNewBuffer(state->index, &state->meta);
+		Page		prev = npages > 0 ? pages[npages - 1] : NULL;
+
+		bufs[npages] = buf;
+		pages[npages] = BufferGetPage(buf);
+		VpInitPage(pages[npages], VP_PAGE_DATA);
+		VpLinkPage(&state->meta, prev,
+				   npages > 0 ? BufferGetBlockNumber(bufs[npages - 1]) : InvalidBlockNumber,
+				   pages[npages], BufferGetBlockNumber(buf));
+		npages++;
+	}
+	off = VpFillItemPages(&pages[first], npages - first, tid, payload);
+	state->meta.items_appended++;
+	state->meta.payload_bytes += payload->len;
+	state->meta.last_key = VpMakeItemKey(VpPageGetOpaque(pages[first])->seq, off);
+	state->index_tuples++;
 
 	for (i = 0; i < npages; i++)
 	{
-		bufs[i] = VpNewBuffer(state->index, &state->meta);
-		pages[i] = BufferGetPage(bufs[i]);
-		VpInitPage(pages[i], VP_PAGE_DATA);
-		VpLinkPage(&state->meta,
-				   BufferIsValid(prev) ? BufferGetPage(prev) : NULL,
-				   BufferIsValid(prev) ? BufferGetBlockNumber(prev) : InvalidBlockNumber,
-				   pages[i], BufferGetBlockNumber(bufs[i]));
 		MarkBufferDirty(bufs[i]);
-		prev = bufs[i];
+		LockBuffer(bufs[i], BUFFER_LOCK_UNLOCK);
+		if (i < npages - 1)
+			ReleaseBuffer(bufs[i]);
 	}
-}
-
-/*
- * Append one vector to the chain (no WAL: the build logs every page at
- * the end).  Only the tail page stays locked between calls.
- */
-static void
-BuildAppend(VpBuildState *state, ItemPointer tid, const float *x, int dims)
-{
-	int			npages = VpItemPages(dims);
-	Page		pages[VP_MAX_ITEM_PAGES];
-	Buffer		bufs[VP_MAX_ITEM_PAGES];
-	Buffer		tail = state->tail_buf;
-	int			i;
-
-	if (npages == 1 && BufferIsValid(tail) &&
-		VpPageFits(BufferGetPage(tail), dims))
-	{
-		pages[0] = BufferGetPage(tail);
-		VpFillItemPages(pages, 1, tid, x, dims);
-		MarkBufferDirty(tail);
-	}
-	else
-	{
-		AddPages(state, npages, pages, bufs);
-		VpFillItemPages(pages, npages, tid, x, dims);
-		if (BufferIsValid(tail))
-		{
-			MarkBufferDirty(tail);
-			UnlockReleaseBuffer(tail);
-		}
-		for (i = 0; i < npages - 1; i++)
-			UnlockReleaseBuffer(bufs[i]);
-		state->tail_buf = bufs[npages - 1];
-	}
-	state->meta.items_appended++;
-	state->index_tuples++;
+	state->tail_buf = bufs[npages - 1];
 }
 
 /*
@@ -162,40 +122,47 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 {
 	VpBuildState *state = (VpBuildState *) arg;
 	MemoryContext oldcxt;
-	Vector	   *vec;
+	VpPayload	payload;
 
 	(void) tupleIsAlive;
 
 	CHECK_FOR_INTERRUPTS();
-	state->heap_tuples++;
 	if (isnull[0])
 		return;
 
 	oldcxt = MemoryContextSwitchTo(state->tmpcxt);
-	vec = DatumGetVector(values[0]);
-	VpCheckDims(index, &state->meta, vec->dim);
-	if (VpVectorIsIndexable(state->metric, vec->x, vec->dim))
-		BuildAppend(state, tid, vec->x, vec->dim);
+	state->support->datum_to_payload(values[0], &payload);
+	VpCheckIndexable(index, state->support, &payload);
+	VpCheckPayload(index, &state->meta, &payload);
+	if (VpPayloadIsIndexable(state->metric, &payload))
+		BuildAppend(state, tid, &payload);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(state->tmpcxt);
 }
 
 /*
- * Check the reloptions that depend on each other.
+ * Check the options and the column before anything is written, with
+ * pgvector's messages.
  */
 static void
-CheckOptions(Relation index)
+CheckBuild(Relation index, const VpTypeSupport *support)
 {
 	int			m = VpGetM(index);
 	int			ef_construction = VpGetEfConstruction(index);
+	int			typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 
 	if (ef_construction < 2 * m)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ef_construction must be at least 2 * m"),
+				 errmsg("ef_construction must be greater than or equal to 2 * m"),
 				 errdetail("ef_construction is %d and m is %d.",
 						   ef_construction, m),
 				 errhint("Raise ef_construction to %d or lower m.", 2 * m)));
+	if (typmod > support->max_dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for hnsw index",
+						support->max_dims)));
 }
 
 /*
@@ -209,15 +176,17 @@ vpbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	Buffer		metabuf;
 	Page		metapage;
 	BlockNumber nblocks;
+	double		heap_tuples;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data",
 			 RelationGetRelationName(index));
-	CheckOptions(index);
 
 	memset(&state, 0, sizeof(state));
 	state.index = index;
+	state.support = VpGetTypeSupport(index);
 	state.metric = VpGetMetric(index);
+	CheckBuild(index, state.support);
 	state.tail_buf = InvalidBuffer;
 	state.tmpcxt = AllocSetContextCreate(CurrentMemoryContext,
 										 "vecpersist build tuple",
@@ -228,7 +197,7 @@ vpbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	metabuf = VpNewBuffer(index, &state.meta);
 	Assert(BufferGetBlockNumber(metabuf) == VP_METAPAGE_BLKNO);
 	metapage = BufferGetPage(metabuf);
-	VpInitMetaPage(metapage, state.metric, VpGetM(index),
+	VpInitMetaPage(metapage, state.metric, state.support->kind, VpGetM(index),
 				   VpGetEfConstruction(index));
 	memcpy(&state.meta, VpPageGetMeta(metapage), sizeof(VpMetaPageData));
 	state.meta.build_id = NewBuildId();
@@ -236,13 +205,10 @@ vpbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, VP_PHASE_LOAD);
-	table_index_build_scan(heap, index, indexInfo, true, true,
-						   BuildCallback, &state, NULL);
+	heap_tuples = table_index_build_scan(heap, index, indexInfo, true, true,
+										 BuildCallback, &state, NULL);
 	if (BufferIsValid(state.tail_buf))
-	{
-		MarkBufferDirty(state.tail_buf);
-		UnlockReleaseBuffer(state.tail_buf);
-	}
+		ReleaseBuffer(state.tail_buf);
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	VpMetaSetCrc(&state.meta);
@@ -262,8 +228,13 @@ vpbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 								 (int64) state.index_tuples);
 	VpBuildGraphFromPages(index);
 
+	/*
+	 * The heap tuples the scan saw (for a partial index, not just the ones
+	 * that match its predicate): PostgreSQL sets the table's reltuples from
+	 * this.
+	 */
 	result = palloc(sizeof(IndexBuildResult));
-	result->heap_tuples = state.heap_tuples;
+	result->heap_tuples = heap_tuples;
 	result->index_tuples = state.index_tuples;
 	return result;
 }
@@ -277,6 +248,7 @@ void
 vpbuildempty(Relation index)
 {
 	int			metric = VpGetMetric(index);
+	int			kind = VpGetTypeSupport(index)->kind;
 	int			m = VpGetM(index);
 	int			ef_construction = VpGetEfConstruction(index);
 	uint64		build_id = NewBuildId();
@@ -288,7 +260,7 @@ vpbuildempty(Relation index)
 	page = BufferGetPage(buf);
 
 	START_CRIT_SECTION();
-	VpInitMetaPage(page, metric, m, ef_construction);
+	VpInitMetaPage(page, metric, kind, m, ef_construction);
 	VpPageGetMeta(page)->build_id = build_id;
 	VpMetaSetCrc(VpPageGetMeta(page));
 	MarkBufferDirty(buf);

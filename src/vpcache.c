@@ -1,41 +1,43 @@
 /*-------------------------------------------------------------------------
  *
  * vpcache.c
- *	  The graph cache: finds, builds and keeps current the HNSW graph of an
- *	  index, shared by every backend or private to one.
+ *	  The graph cache: finds, builds, loads and keeps current the HNSW
+ *	  graph of an index, shared by every backend or private to one.
  *
  * The index pages are the truth and the graph is a cache of them.  This
  * file is the only code that decides when a graph is valid.  A graph is
  * tied to the index's relfilenode and to the build_id its metapage carries
  * (REINDEX, TRUNCATE and a rebuilt index all change one of them), and it
- * records a watermark (VpGraphMark): the last chain item it absorbed, the
- * number of items the metapage had counted, and the vacuum epoch it has
- * applied.  Before each use the metapage is compared with that record:
+ * records a mark (VpGraphMark): the last chain item it absorbed (the
+ * watermark) with that item's ordinal, and the vacuum epoch it has
+ * applied.  Before each use the metapage is compared with that mark:
  *
- *	- new items since the watermark are absorbed by reading the chain from
- *	  the watermark on;
- *	- a changed vacuum epoch means a pass over the chain that collects the
- *	  keys of live items, then marks deleted every older node whose key is
- *	  not among them.  Node keys grow with node ids because both follow
- *	  chain order, so that pass is a merge;
- *	- a recycled watermark page, too many dead nodes, or anything unknown
- *	  means a full rebuild from the pages.
+ *	- new items since the watermark are absorbed: read from the chain (up
+ *	  to the last item the metapage names), staged in chain order under the
+ *	  slot's absorb lock, then linked outside it;
+ *	- a changed vacuum epoch means a deletion pass: one backend walks the
+ *	  chain collecting the keys of live items and marks deleted every older
+ *	  node whose key is not among them (node keys grow with node ids, so
+ *	  that is a merge), while others wait for it.  On a primary VACUUM does
+ *	  this itself for the keys it flagged, so scans rarely need it;
+ *	- a different relfilenode, build_id or code kind, or too many dead
+ *	  nodes, means a rebuild.
+ *
+ * An insert hands its item to the graph directly when the graph has
+ * absorbed everything before it (its ordinal is the next): staging takes
+ * microseconds under the absorb lock, and linking, the expensive part,
+ * runs beside other inserts.  An insert whose predecessors are not in yet
+ * catches up from the chain like a scan.  Either way it returns only once
+ * its node is linked, so a row committed is a row findable.
  *
  * Where graphs live: with shared_preload_libraries, in the shared cache
- * (vpshmem.c), one per index for all backends.  A build runs in the
- * builder's memory and is then copied into the cache whole (the region is
- * position independent), so a build that fails or does not fit leaves the
- * cache untouched, and a graph too large for the cache remains usable as
- * this backend's private copy: the documented fallback.  Without preload
- * every backend keeps private graphs.
- *
- * Shared graphs are searched under their slot's lock in shared mode, for
- * one search window at a time.  Catching up reads the pages first, with no
- * lock of ours held, and then applies each item under the slot's writer
- * lock; the graph module lets one writer insert while others search, so
- * searches wait only while a region is replaced (the graph grows).  Chain walks take the chain lock (VP_CHAIN_LOCK_BLKNO) in share
- * mode so VACUUM cannot recycle pages under them (on a hot standby replay
- * does not take it: the chain reader checks its steps there).
+ * (vpshmem.c), one per index for all backends, built in place (the build
+ * writes into the region the graph lives in).  A graph that does not fit,
+ * or that another backend is still building past vecpersist.build_wait,
+ * is answered by an exact scan of the pages instead (bounded memory, exact
+ * results).  Without preload every backend keeps private graphs.  A graph
+ * comes back after a restart from its snapshot when one matches
+ * (vpsnapshot.c): loaded, caught up, checked, never trusted blindly.
  *
  * IDENTIFICATION
  *	  src/vpcache.c
@@ -49,17 +51,18 @@
 #include "commands/dbcommands.h"
 #include "commands/progress.h"
 #include "miscadmin.h"
-#include "optimizer/paths.h"
 #include "pgstat.h"
-#include "storage/lmgr.h"
-#include "storage/spin.h"
+#include "portability/instr_time.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "vecpersist.h"
 #include "vpgraph.h"
 #include "vppage.h"
 #include "vpshmem.h"
+#include "vpsnapshot.h"
 
 /* rebuild when more than this fraction of a large graph's nodes are dead */
 #define VP_DEAD_REBUILD_FRACTION	0.5
@@ -68,56 +71,88 @@
 /* builds of fewer live items than this link with one thread */
 #define VP_PARALLEL_MIN_NODES		10000
 
-/* catch-up reads at most this many items (or bytes of vectors) at once */
+/* catch-up reads at most this many items (or payload bytes) at once */
 #define VP_ABSORB_BATCH_ITEMS		1024
 #define VP_ABSORB_BATCH_BYTES		(16 * 1024 * 1024)
+
+/* a loaded snapshot whose nodes are mostly gone is not worth keeping */
+#define VP_SNAPSHOT_MAX_GONE_FRACTION	0.5
 
 /* What the metapage says should happen to a graph */
 typedef enum VpCatchUpAction
 {
 	VP_CATCHUP_NONE,
-	VP_CATCHUP_CREATE,			/* first vectors in an index that had none */
+	VP_CATCHUP_CREATE,			/* first values in an index that had none */
 	VP_CATCHUP_ABSORB,
 	VP_CATCHUP_DELETIONS,
 	VP_CATCHUP_REBUILD
 } VpCatchUpAction;
 
+/* Outcome of bringing a shared graph up to date */
+typedef enum VpSharedCatchUp
+{
+	VP_SHARED_CURRENT,			/* up to date */
+	VP_SHARED_REBUILD,			/* must be rebuilt from the pages */
+	VP_SHARED_GONE				/* replaced or dropped meanwhile */
+} VpSharedCatchUp;
+
 /* A graph in this backend's memory */
 typedef struct VpPrivateGraph
 {
 	Oid			indexoid;		/* hash key */
-	bool		valid;			/* graph complete up to the watermark */
-	bool		fallback;		/* kept because the shared cache had no room */
-	bool		warned;			/* the no-room warning was given */
+	bool		valid;			/* graph complete up to the mark */
+	bool		check;			/* a relcache invalidation came: see
+								 * whether the index still exists */
 	MemoryContext cxt;			/* owns the region */
 	VpGraph    *graph;			/* 64-byte aligned inside region_raw */
 	void	   *region_raw;
 	VpGraphMark mark;
 	uint64		generation;		/* bumped by every rebuild (ids change) */
-	double		build_ms;
 } VpPrivateGraph;
 
-/* An item read ahead of being absorbed into a shared graph */
+/* Where a build puts its graph: a shared slot, or a private entry */
+typedef struct VpHome
+{
+	VpCacheSlot *slot;
+	VpPrivateGraph *entry;
+	size_t		needed;			/* when a shared layout did not fit */
+	size_t		free_bytes;
+} VpHome;
+
+/* An item read ahead of being staged */
 typedef struct VpPendingItem
 {
 	uint64		key;
 	BlockNumber block;
 	OffsetNumber offnum;
 	ItemPointerData heap_tid;
-	float	   *vector;			/* NULL for a dead item */
+	bool		live;
+	VpPayload	payload;		/* a copy, for live items */
 } VpPendingItem;
 
+/* Handle of VACUUM's direct application of its deletions */
+typedef struct VpVacuumHandle
+{
+	Relation	index;
+	VpCacheSlot *slot;
+	uint64		incarnation;
+} VpVacuumHandle;
+
 static HTAB *private_graphs = NULL;
+static bool private_callback_registered = false;
 static bool no_preload_noticed = false;
-static bool no_slot_warned = false;
+static bool busy_noticed = false;
+static List *no_room_warned = NIL;	/* index OIDs, in TopMemoryContext */
 
 /* Scratch for inserting into any graph, and the context that owns it */
 static MemoryContext scratch_cxt = NULL;
 static VpGraphScratch *insert_scratch = NULL;
 
+static VpPrivateGraph *LookupPrivate(Oid indexoid, bool create);
+
 /*
- * Allocator handed to the graph module for scratch memory: the given
- * context, huge allocations allowed (visited arrays of large graphs).
+ * Allocator handed to the graph module: the given context, huge
+ * allocations allowed (visited marks and memos of large graphs).
  */
 static void *
 CacheAlloc(void *ctx, size_t size)
@@ -143,7 +178,11 @@ VpMakeAllocator(MemoryContext cxt)
 	return allocator;
 }
 
-/* Interrupt check the graph search calls every few hundred distances */
+/*
+ * Interrupt check a search calls every few hundred distances.  A search
+ * holds no lock of ours (only a reference on the region, released at
+ * transaction end), so a cancel takes effect at once.
+ */
 static void
 GraphInterruptCheck(void)
 {
@@ -151,8 +190,9 @@ GraphInterruptCheck(void)
 }
 
 /*
- * Scratch that fits graph for an insert (ef_construction), recreated when
- * the graph outgrew it.
+ * Scratch that fits graph for an insert, recreated when the graph's shape
+ * outgrew it.  Its visited marks are a hash sized by ef_construction and
+ * m, so it stays small however large the graph.
  */
 static VpGraphScratch *
 InsertScratch(const VpGraph *graph)
@@ -170,23 +210,20 @@ InsertScratch(const VpGraph *graph)
 	insert_scratch = NULL;
 	MemoryContextReset(scratch_cxt);
 	allocator = VpMakeAllocator(scratch_cxt);
-	insert_scratch = VpGraphScratchCreate(&allocator, graph, ef);
+	insert_scratch = VpGraphScratchCreate(&allocator, graph, ef, 0);
 	return insert_scratch;
 }
 
 /*
- * Pack a heap TID into the 64-bit label the graph hands back.
+ * Pack a heap TID into the 64-bit label the graph hands back, and back.
  */
-static inline uint64
-TidToLabel(ItemPointer tid)
+uint64
+VpTidToLabel(ItemPointer tid)
 {
 	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
 		ItemPointerGetOffsetNumberNoCheck(tid);
 }
 
-/*
- * Unpack a label into a heap TID.
- */
 void
 VpLabelToTid(uint64 label, ItemPointer tid)
 {
@@ -195,22 +232,51 @@ VpLabelToTid(uint64 label, ItemPointer tid)
 }
 
 /*
- * Compare a graph's record with the metapage.
+ * Graph parameters for an index as its metapage and operator class
+ * describe it, with room for capacity nodes.  A sparse graph's arena is
+ * sized from the average payload appended so far.
+ */
+VpGraphParams
+VpGraphParamsFor(Relation index, const VpMetaPageData *meta, uint64 capacity)
+{
+	VpGraphParams params;
+
+	memset(&params, 0, sizeof(VpGraphParams));
+	params.dims = (int32) meta->dims;
+	params.m = meta->m;
+	params.ef_construction = meta->ef_construction;
+	params.metric = (VpMetric) meta->metric;
+	params.codes = VpGetIndexInfo(index)->codes;
+	params.capacity = (int32) Min(Max(capacity, 1024), (uint64) PG_INT32_MAX / 4);
+	params.seed = meta->build_id;
+	if (params.codes == VP_CODE_SPARSE)
+	{
+		uint64		avg = meta->items_appended > 0 ?
+			meta->payload_bytes / meta->items_appended : 64;
+
+		params.arena_bytes = (uint64) params.capacity *
+			(sizeof(VpSparseHeader) + avg + 8);
+	}
+	return params;
+}
+
+/*
+ * Compare a graph's mark with the metapage (graph state as read at one
+ * moment: its node and dead counts and code kind, -1 for no graph).
  */
 static VpCatchUpAction
-CompareMark(Relation index, const VpGraphMark *mark, const VpGraph *graph,
-			const VpMetaPageData *meta)
+CompareMark(Relation index, const VpGraphMark *mark, int codes, int32 count,
+			int32 deleted, const VpMetaPageData *meta)
 {
-	int32		count;
-
 	if (mark->relfilenode != index->rd_node.relNode ||
 		mark->build_id != meta->build_id)
 		return VP_CATCHUP_REBUILD;
-	if (graph == NULL)
+	if (codes < 0)
 		return meta->dims == 0 ? VP_CATCHUP_NONE : VP_CATCHUP_CREATE;
-	count = VpGraphCount(graph);
+	if (codes != (int) VpGetIndexInfo(index)->codes)
+		return VP_CATCHUP_REBUILD;
 	if (count >= VP_DEAD_REBUILD_MIN_NODES &&
-		VpGraphDeletedCount(graph) > count * VP_DEAD_REBUILD_FRACTION)
+		deleted > count * VP_DEAD_REBUILD_FRACTION)
 		return VP_CATCHUP_REBUILD;
 	if (meta->vacuum_epoch > mark->vacuum_epoch)
 		return VP_CATCHUP_DELETIONS;
@@ -228,46 +294,39 @@ AdvanceMark(VpGraphMark *mark, uint64 key, BlockNumber block,
 {
 	mark->wm_block = block;
 	mark->wm_off = offnum;
-	mark->wm_seq = (uint32) (key >> 16);
+	mark->wm_seq = VpItemKeySeq(key);
 }
 
 /*
- * Where to resume reading the chain after a graph's watermark: the head as
- * it is now when nothing was absorbed yet (*start_seq = 0).  The caller
- * holds the chain lock.  Returns false if VACUUM recycled the watermark
- * page, so reading cannot resume there (on a hot standby replay may still
- * recycle it before the reader gets there: VpChainReaderInit checks the
- * stamp again).  *start is Invalid if the chain is empty.
+ * A reader positioned after a graph's watermark (at the head when nothing
+ * was absorbed yet), for items up to the metapage's last.  If VACUUM
+ * recycled the watermark's page, the reader starts at the head instead and
+ * the caller skips the keys up to the watermark (they grow along the
+ * chain).
  */
-static bool
-ResumePoint(Relation index, const VpGraphMark *mark, BlockNumber *start,
-			uint32 *start_seq, OffsetNumber *after)
+static void
+ReaderAfterMark(VpChainReader reader, Relation index,
+				const VpMetaPageData *meta, const VpGraphMark *mark,
+				bool verify)
 {
-	VpMetaPageData now;
-
+	if (BlockNumberIsValid(mark->wm_block) &&
+		VpChainReaderInit(reader, index, meta, mark->wm_block, mark->wm_seq,
+						  mark->wm_off, verify))
+		return;
 	if (BlockNumberIsValid(mark->wm_block))
-	{
-		*start = mark->wm_block;
-		*start_seq = mark->wm_seq;
-		*after = mark->wm_off;
-		return VpPageHasSeq(index, mark->wm_block, mark->wm_seq);
-	}
-	VpReadMeta(index, &now);
-	*start = now.head_block;
-	*start_seq = 0;
-	*after = InvalidOffsetNumber;
-	return true;
+		VpChainReaderEnd(reader);
+	VpChainReaderInit(reader, index, meta, InvalidBlockNumber, 0,
+					  InvalidOffsetNumber, verify);
 }
 
 /*
  * Walk the whole chain and return the keys of its live items (ascending),
  * with the largest key seen (live or dead) and the vacuum epoch the walk
- * reflects.  Nodes with larger keys were appended after the walk began and
- * cannot be judged from it.
+ * reflects (read before it began: VACUUM flags, then bumps).  Nodes with
+ * larger keys cannot be judged from it.
  */
 static uint64 *
-CollectLiveKeys(Relation index, int64 *nkeys, uint64 *max_key,
-				uint64 *epoch)
+CollectLiveKeys(Relation index, int64 *nkeys, uint64 *max_key, uint64 *epoch)
 {
 	VpMetaPageData meta;
 	VpChainReaderData reader;
@@ -277,18 +336,15 @@ CollectLiveKeys(Relation index, int64 *nkeys, uint64 *max_key,
 	uint64	   *keys = palloc(sizeof(uint64) * size);
 
 	*max_key = 0;
-	LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 	VpReadMeta(index, &meta);
 	*epoch = meta.vacuum_epoch;
-	/* verify=false: flags are all we read here */
-	VpChainReaderInit(&reader, index, meta.dims, meta.head_block, 0,
+	VpChainReaderInit(&reader, index, &meta, InvalidBlockNumber, 0,
 					  InvalidOffsetNumber, false);
-	while (BlockNumberIsValid(meta.head_block) &&
-		   VpChainReaderNext(&reader, &item))
+	reader.keys_only = true;
+	while (VpChainReaderNext(&reader, &item))
 	{
-		CHECK_FOR_INTERRUPTS();
 		*max_key = item.key;
-		if (item.vector == NULL)
+		if (item.flags & VP_ITEM_DEAD)
 			continue;
 		if (n == size)
 		{
@@ -298,14 +354,13 @@ CollectLiveKeys(Relation index, int64 *nkeys, uint64 *max_key,
 		keys[n++] = item.key;
 	}
 	VpChainReaderEnd(&reader);
-	UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 	*nkeys = n;
 	return keys;
 }
 
 /*
  * Mark deleted every node with a key up to max_key that is not among the
- * live keys.  Returns the number of nodes newly marked.
+ * live keys (both ascending).  Returns the number of nodes newly marked.
  */
 static int32
 MarkDeadByKeys(VpGraph *graph, const uint64 *keys, int64 nkeys,
@@ -333,52 +388,64 @@ MarkDeadByKeys(VpGraph *graph, const uint64 *keys, int64 nkeys,
 }
 
 /*
- * Log a build from the pages at LOG: rebuilds are the one cost this design
- * adds, so they should be visible.
+ * Link every live node the graph cannot reach (see vpgraphrepair.c) and
+ * log what was done.  Runs beside searches and inserts.
  */
 static void
-LogBuild(Relation index, const VpGraph *graph, double build_ms, bool shared)
+RepairGraph(Relation index, VpGraph *graph, VpRepairStats *stats)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "vecpersist repair",
+											  ALLOCSET_DEFAULT_SIZES);
+	VpAllocator allocator = VpMakeAllocator(cxt);
+	VpGraphScratch *scratch = VpGraphScratchCreate(&allocator, graph, 0, 0);
+
+	if (VpGraphRepair(graph, scratch, &allocator, stats) != 0)
+		elog(ERROR, "could not check the reachability of an hnsw graph");
+	if (stats->unreachable > 0)
+		ereport(LOG,
+				(errmsg("linked %d unreachable nodes back into the hnsw graph of index \"%s\"",
+						stats->unreachable - stats->remaining,
+						RelationGetRelationName(index)),
+				 stats->remaining > 0 ?
+				 errdetail("%d nodes remain unreachable.", stats->remaining) : 0));
+	MemoryContextDelete(cxt);
+}
+
+/*
+ * Log a build or load at LOG: rebuilds are the one cost this design adds,
+ * so they should be visible, and so should their absence.
+ */
+static void
+LogBuild(Relation index, const VpGraph *graph, const VpBuildReport *report,
+		 bool shared)
 {
 	char	   *dbname = get_database_name(MyDatabaseId);
 
 	ereport(LOG,
-			(errmsg("built hnsw graph of index \"%s\" in database \"%s\" in %.1f ms",
+			(errmsg("%s hnsw graph of index \"%s\" in database \"%s\" in %.1f ms",
+					report->origin == VP_ORIGIN_LOADED ?
+					"loaded" : "built",
 					RelationGetRelationName(index), dbname ? dbname : "?",
-					build_ms),
+					report->build_ms),
 			 errdetail("%d nodes, %zu bytes, %s.",
 					   graph ? VpGraphCount(graph) : 0,
 					   graph ? VpGraphRegionBytes(graph) : (size_t) 0,
 					   shared ? "shared by all sessions" : "private to this session")));
 }
 
-/*
- * Graph parameters for an index as its metapage describes it, with room
- * for capacity nodes.
- */
-static void
-GraphParamsFromMeta(const VpMetaPageData *meta, uint64 capacity,
-					VpGraphParams *params)
-{
-	memset(params, 0, sizeof(VpGraphParams));
-	params->dims = meta->dims;
-	params->m = meta->m;
-	params->ef_construction = meta->ef_construction;
-	params->metric = (VpMetric) meta->metric;
-	params->capacity = (int32) Min(Max(capacity, 1024), (uint64) PG_INT32_MAX / 4);
-	params->seed = meta->build_id;
-}
-
 /* ------------------------------------------------------------------------
- * Private graphs
+ * Homes: where a build lays its graph out
  * ------------------------------------------------------------------------
  */
 
 /*
- * Allocate an empty graph region for capacity nodes in the entry's
- * context.  Errors out if the size cannot be represented.
+ * Lay out an empty graph for params in a private entry's memory, copying
+ * copy_from (the entry's previous graph) over when given.
  */
 static VpGraph *
-AllocGraph(VpPrivateGraph *entry, const VpGraphParams *params, void **raw)
+PrivateLayout(VpPrivateGraph *entry, const VpGraphParams *params,
+			  const VpGraph *copy_from)
 {
 	size_t		size = VpGraphRegionSize(params);
 	char	   *mem;
@@ -390,81 +457,85 @@ AllocGraph(VpPrivateGraph *entry, const VpGraphParams *params, void **raw)
 				 errmsg("hnsw graph of %d nodes with %d dimensions is too large",
 						params->capacity, params->dims)));
 	mem = MemoryContextAllocHuge(entry->cxt, add_size(size, 64));
-	*raw = mem;
 	graph = VpGraphInit((void *) TYPEALIGN(64, mem), size, params);
-	if (graph == NULL)
+	if (graph == NULL ||
+		(copy_from != NULL && VpGraphCopy(graph, copy_from) != 0))
 		elog(ERROR, "could not lay out an hnsw graph of %d nodes", params->capacity);
+	if (entry->region_raw != NULL)
+		pfree(entry->region_raw);
+	entry->region_raw = mem;
+	entry->graph = graph;
 	return graph;
 }
 
 /*
- * Double the entry's graph capacity, keeping every node.
+ * Lay out a graph for params where the home keeps it (the old graph, if
+ * any, copied over and dropped).  NULL if a shared graph does not fit.
  */
-static void
-GrowGraph(VpPrivateGraph *entry)
+static VpGraph *
+HomeLayout(VpHome *home, const VpGraphParams *params, const VpGraph *copy_from)
 {
-	VpGraphParams params = *VpGraphGetParams(entry->graph);
-	void	   *raw;
-	VpGraph    *bigger;
+	if (home->slot != NULL)
+		return VpCacheBuildGraph(home->slot, params, copy_from, &home->needed,
+								 &home->free_bytes);
+	return PrivateLayout(home->entry, params, copy_from);
+}
+
+/*
+ * The parameters of graph with more room: nodes doubled (a quarter more
+ * in shared memory, where room is scarce), and so the arena.
+ */
+static VpGraphParams
+GrownParams(const VpGraph *graph, bool shared)
+{
+	VpGraphParams params = *VpGraphGetParams(graph);
+	int32		more = shared ? Max(params.capacity / 4, 1024) : params.capacity;
 
 	if (params.capacity >= PG_INT32_MAX / 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("hnsw graph cannot hold more than %d nodes",
 						params.capacity)));
-	params.capacity *= 2;
-	bigger = AllocGraph(entry, &params, &raw);
-	if (VpGraphCopy(bigger, entry->graph) != 0)
-		elog(ERROR, "could not copy an hnsw graph into a larger region");
-	pfree(entry->region_raw);
-	entry->region_raw = raw;
-	entry->graph = bigger;
+	params.capacity += more;
+	if (params.codes == VP_CODE_SPARSE)
+		params.arena_bytes += params.arena_bytes / 2 + ((uint64) 1 << 20);
+	return params;
 }
 
 /*
- * Insert one live item into a private graph, growing it when full.
+ * Stage one item into a graph being built, growing it when full.  Returns
+ * the graph (perhaps moved), or NULL if it does not fit the shared cache.
  */
-static void
-InsertPrivate(VpPrivateGraph *entry, const float *vector, ItemPointer heap_tid,
-			  uint64 key)
+static VpGraph *
+StageBuilt(VpHome *home, VpGraph *graph, const VpPayload *payload,
+		   ItemPointer heap_tid, uint64 key, BlockNumber block, float *buf)
 {
-	VpNodeId	node;
+	VpVector	v;
+	VpGraphItem item;
 
-	while (VpGraphInsert(entry->graph, InsertScratch(entry->graph), vector,
-						 TidToLabel(heap_tid), key, &node) == VP_GRAPH_FULL)
-		GrowGraph(entry);
-}
-
-/*
- * Read the chain from start_block (after after_off; see VpChainReaderInit
- * for start_seq) and absorb every live item into a private graph,
- * advancing the watermark item by item so that an error leaves a
- * consistent graph (catch-up of a private graph).  Returns false if the
- * watermark page was recycled: nothing was read.
- */
-static bool
-AbsorbPrivate(Relation index, VpPrivateGraph *entry, BlockNumber start_block,
-			  uint32 start_seq, OffsetNumber after_off)
-{
-	VpChainReaderData reader;
-	VpReadItem	item;
-
-	if (!VpChainReaderInit(&reader, index,
-						   VpGraphGetParams(entry->graph)->dims,
-						   start_block, start_seq, after_off, true))
+	VpPayloadToVector(payload, &v, buf);
+	item.label = VpTidToLabel(heap_tid);
+	item.key = key;
+	item.block = block;
+	for (;;)
 	{
-		VpChainReaderEnd(&reader);
-		return false;
+		VpGraphParams params;
+
+		switch (VpGraphStage(graph, &v, &item, NULL))
+		{
+			case VP_GRAPH_INSERTED:
+				return graph;
+			case VP_GRAPH_INVALID:
+				elog(ERROR, "could not stage a value into an hnsw graph");
+				break;
+			case VP_GRAPH_FULL:
+				break;
+		}
+		params = GrownParams(graph, home->slot != NULL);
+		graph = HomeLayout(home, &params, graph);
+		if (graph == NULL)
+			return NULL;
 	}
-	while (VpChainReaderNext(&reader, &item))
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (item.vector != NULL)
-			InsertPrivate(entry, item.vector, &item.heap_tid, item.key);
-		AdvanceMark(&entry->mark, item.key, item.block, item.offnum);
-	}
-	VpChainReaderEnd(&reader);
-	return true;
 }
 
 /*
@@ -511,30 +582,28 @@ LinkPoll(void *arg, int32_t linked)
 }
 
 /*
- * Link every staged node of a private graph with nthreads threads, serving
- * interrupts between rounds.
+ * Link every staged node of a graph being built (nobody else uses it) with
+ * nthreads threads, serving interrupts between rounds.
  */
 static void
-LinkStaged(VpPrivateGraph *entry, int nthreads, bool report_progress)
+LinkAll(VpGraph *graph, int nthreads, bool report_progress)
 {
-	VpAllocator allocator = VpMakeAllocator(entry->cxt);
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "vecpersist link",
+											  ALLOCSET_DEFAULT_SIZES);
+	VpAllocator allocator = VpMakeAllocator(cxt);
 	VpGraphScratch *scratches[VP_GRAPH_MAX_THREADS];
 	VpLinkProgress progress = {report_progress, 0};
-	uint8	   *locks = NULL;
 	int			i;
 
-	if (VpGraphStagedCount(entry->graph) == VpGraphCount(entry->graph))
-		return;
 	for (i = 0; i < nthreads; i++)
-		scratches[i] = VpGraphScratchCreate(&allocator, entry->graph,
-											VpGraphGetParams(entry->graph)->ef_construction);
-	if (nthreads > 1)
-		locks = MemoryContextAllocHuge(entry->cxt,
-									   (Size) VpGraphCapacity(entry->graph));
+		scratches[i] = VpGraphScratchCreate(&allocator, graph,
+											VpGraphGetParams(graph)->ef_construction,
+											1);
 	for (;;)
 	{
-		int			rc = VpGraphLinkStaged(entry->graph, scratches, nthreads,
-										   LinkPoll, &progress, locks);
+		int			rc = VpGraphLinkStaged(graph, scratches, nthreads,
+										   LinkPoll, &progress, &allocator);
 
 		if (rc < 0)
 			elog(ERROR, "could not link the nodes of an hnsw graph");
@@ -544,167 +613,318 @@ LinkStaged(VpPrivateGraph *entry, int nthreads, bool report_progress)
 	}
 	if (report_progress)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
-									 VpGraphCount(entry->graph));
-	for (i = 0; i < nthreads; i++)
-		VpGraphScratchDestroy(scratches[i]);
-	if (locks != NULL)
-		pfree(locks);
+									 VpGraphCount(graph));
+	MemoryContextDelete(cxt);
 }
 
 /*
- * Read the whole chain from start_block into a new private graph: stage
- * every live item (a copy, in chain order), then link them all, with
- * nthreads threads.  Pages are read sequentially with a bulk-read strategy
- * (the chain reader's).
+ * Restore a graph from a snapshot that matches the index, then walk the
+ * chain once: each node whose item is there gets its code from the item's
+ * payload (dead items too: deleted nodes stay stepping stones), a node
+ * whose item is gone (its page recycled) is marked gone, and items past
+ * the snapshot's watermark are staged as new nodes.  Everything the
+ * snapshot says about the chain is checked against it on the way; on any
+ * mismatch the snapshot is rejected (logged) and the caller builds from
+ * the pages.  Returns the graph, or NULL: rejected (*no_room false) or not
+ * fitting the shared cache (*no_room true).
  */
-static void
-StageAndLink(Relation index, VpPrivateGraph *entry, BlockNumber start_block,
-			 int nthreads, bool report_progress)
+static VpGraph *
+LoadSnapshot(Relation index, VpHome *home, VpGraph *graph,
+			 const VpMetaPageData *meta, VpSnapshotData *snap,
+			 VpGraphMark *mark, bool *no_room)
 {
+	const VpGraphParams *params = VpGraphGetParams(graph);
 	VpChainReaderData reader;
 	VpReadItem	item;
+	uint64		wm_key = VpGraphMarkKey(&snap->mark);
+	int32		count = snap->image_header.count;
+	int32		next = 0;
+	int32		gone = 0;
+	float	   *buf = palloc(sizeof(float) * Max(meta->dims, 1));
+	const char *why;
 
-	VpChainReaderInit(&reader, index, VpGraphGetParams(entry->graph)->dims,
-					  start_block, 0, InvalidOffsetNumber, true);
+	*no_room = false;
+	if (snap->image_header.params.codes != params->codes ||
+		snap->image_header.params.dims != params->dims ||
+		snap->image_header.params.m != params->m ||
+		snap->image_header.params.metric != params->metric)
+	{
+		VpSnapshotReject(index, "it was taken of a graph with other parameters");
+		return NULL;
+	}
+	if (count > params->capacity)
+	{
+		VpGraphParams bigger = *params;
+
+		bigger.capacity = count + count / 8 + 64;
+		if (bigger.codes == VP_CODE_SPARSE)
+			bigger.arena_bytes = params->arena_bytes / params->capacity *
+				(uint64) bigger.capacity;
+		graph = HomeLayout(home, &bigger, NULL);
+		if (graph == NULL)
+		{
+			*no_room = true;
+			return NULL;
+		}
+	}
+	why = VpGraphImageRestore(graph, &snap->image_header, snap->image,
+							  snap->image_bytes);
+	if (why != NULL)
+	{
+		VpSnapshotReject(index, why);
+		return NULL;
+	}
+
+	*mark = snap->mark;
+	mark->items_seen = meta->items_appended;
+	mark->vacuum_epoch = meta->vacuum_epoch;
+	VpChainReaderInit(&reader, index, meta, InvalidBlockNumber, 0,
+					  InvalidOffsetNumber, true);
+	reader.dead_payloads = true;
 	while (VpChainReaderNext(&reader, &item))
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (item.vector != NULL)
+
+		/* nodes before this item whose items are gone */
+		while (next < count && VpGraphKey(graph, next) < item.key)
 		{
-			while (VpGraphStage(entry->graph, item.vector,
-								TidToLabel(&item.heap_tid),
-								item.key) == VP_GRAPH_FULL)
+			VpGraphMarkGone(graph, next++);
+			gone++;
+		}
+		if (next < count && VpGraphKey(graph, next) == item.key)
+		{
+			VpGraphItem node_item;
+
+			VpGraphGetItem(graph, next, &node_item);
+			if (node_item.label != VpTidToLabel(&item.heap_tid) ||
+				node_item.block != item.block || !item.has_payload)
 			{
-				/* only a graph with every node linked can be copied */
-				LinkStaged(entry, nthreads, report_progress);
-				GrowGraph(entry);
+				VpChainReaderEnd(&reader);
+				VpSnapshotReject(index, "a node does not match its item in the index");
+				return NULL;
+			}
+			{
+				VpVector	v;
+
+				VpPayloadToVector(&item.payload, &v, buf);
+				if (!VpGraphSetCode(graph, next, &v))
+				{
+					VpChainReaderEnd(&reader);
+					VpSnapshotReject(index, "a node's code could not be set");
+					return NULL;
+				}
+			}
+			if (item.flags & VP_ITEM_DEAD)
+				VpGraphMarkDeleted(graph, next);
+			next++;
+		}
+		else if (item.key <= wm_key)
+		{
+			/* absorbed when the snapshot was taken: it was dead then */
+			if (!(item.flags & VP_ITEM_DEAD))
+			{
+				VpChainReaderEnd(&reader);
+				VpSnapshotReject(index, "a live item absorbed before the snapshot has no node");
+				return NULL;
 			}
 		}
-		AdvanceMark(&entry->mark, item.key, item.block, item.offnum);
+		else if (!(item.flags & VP_ITEM_DEAD))
+		{
+			/* appended since the snapshot: a new node */
+			graph = StageBuilt(home, graph, &item.payload, &item.heap_tid,
+							   item.key, item.block, buf);
+			if (graph == NULL)
+			{
+				VpChainReaderEnd(&reader);
+				*no_room = true;
+				return NULL;
+			}
+		}
+		if (item.key > wm_key)
+			AdvanceMark(mark, item.key, item.block, item.offnum);
 	}
 	VpChainReaderEnd(&reader);
-	LinkStaged(entry, nthreads, report_progress);
+	while (next < count)
+	{
+		VpGraphMarkGone(graph, next++);
+		gone++;
+	}
+	if (count >= 100 && gone > count * VP_SNAPSHOT_MAX_GONE_FRACTION)
+	{
+		VpSnapshotReject(index, "most of its nodes' items are gone");
+		return NULL;
+	}
+	return graph;
 }
 
 /*
- * Build a private graph from scratch from the index pages, sized for the
- * live items the metapage counts.  The metapage is read under the chain
- * lock, so that VACUUM cannot recycle the head page between that read and
- * the walk.
+ * Build (or load) the graph of an index from its pages into home.  Returns
+ * false only when a shared graph does not fit; *graph_out is NULL for an
+ * index that never held a value.  *mark and *report describe the result.
  */
-static void
-BuildPrivate(Relation index, VpPrivateGraph *entry, bool report_progress)
+static bool
+BuildGraph(Relation index, VpHome *home, bool report_progress,
+		   VpGraph **graph_out, VpGraphMark *mark, VpBuildReport *report)
 {
-	VpGraphParams params;
 	VpMetaPageData meta;
 	instr_time	start,
 				elapsed;
 	uint64		live;
+	VpGraph    *graph = NULL;
+	VpRepairStats repair;
 
 	INSTR_TIME_SET_CURRENT(start);
-	LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
+	memset(report, 0, sizeof(VpBuildReport));
+	memset(&repair, 0, sizeof(repair));
+	report->origin = VP_ORIGIN_BUILT;
 	VpReadMeta(index, &meta);
 	live = meta.items_appended -
 		Min(meta.items_appended, meta.items_dead + meta.items_recycled);
 
-	/* forget the old graph entirely before touching anything */
-	entry->valid = false;
-	entry->generation++;
-	if (entry->cxt != NULL)
-		MemoryContextDelete(entry->cxt);
-	entry->cxt = AllocSetContextCreate(TopMemoryContext, "vecpersist graph",
-									   ALLOCSET_DEFAULT_SIZES);
-	entry->graph = NULL;
-	entry->region_raw = NULL;
+	memset(mark, 0, sizeof(VpGraphMark));
+	mark->relfilenode = index->rd_node.relNode;
+	mark->build_id = meta.build_id;
+	mark->wm_block = InvalidBlockNumber;
+	mark->items_seen = meta.items_appended;
+	mark->vacuum_epoch = meta.vacuum_epoch;
+	*graph_out = NULL;
 
-	entry->mark.relfilenode = index->rd_node.relNode;
-	entry->mark.build_id = meta.build_id;
-	entry->mark.wm_block = InvalidBlockNumber;
-	entry->mark.wm_off = InvalidOffsetNumber;
-	entry->mark.wm_seq = 0;
-	entry->mark.items_seen = meta.items_appended;
-	entry->mark.vacuum_epoch = meta.vacuum_epoch;
-
-	/* an index that never held a vector has no dimensions, so no graph */
+	/* an index that never held a value has no dimensions, so no graph */
 	if (meta.dims != 0)
 	{
-		GraphParamsFromMeta(&meta, live + live / 8 + 64, &params);
-		entry->graph = AllocGraph(entry, &params, &entry->region_raw);
+		VpGraphParams params = VpGraphParamsFor(index, &meta,
+												live + live / 8 + 64);
+		VpSnapshotData *snap;
+		VpGraph    *empty;
 
-		if (BlockNumberIsValid(meta.head_block))
-			StageAndLink(index, entry, meta.head_block, BuildThreads(live),
-						 report_progress);
+		/* find out whether it fits before reading anything */
+		empty = HomeLayout(home, &params, NULL);
+		if (empty == NULL)
+			return false;
+		snap = VpSnapshotRead(index, &meta);
+		if (snap != NULL)
+		{
+			bool		no_room;
+			VpGraphMark loaded;
+
+			graph = LoadSnapshot(index, home, empty, &meta, snap, &loaded,
+								 &no_room);
+			VpSnapshotFree(snap);
+			if (graph == NULL && no_room)
+				return false;
+			if (graph != NULL)
+			{
+				*mark = loaded;
+				report->origin = VP_ORIGIN_LOADED;
+			}
+			else
+			{
+				/* rejected: start again on a clean region */
+				empty = HomeLayout(home, &params, NULL);
+				if (empty == NULL)
+					return false;
+			}
+		}
+		if (graph == NULL)
+		{
+			VpChainReaderData reader;
+			VpReadItem	item;
+			float	   *buf = palloc(sizeof(float) * meta.dims);
+
+			graph = empty;
+			VpChainReaderInit(&reader, index, &meta, InvalidBlockNumber, 0,
+							  InvalidOffsetNumber, true);
+			while (VpChainReaderNext(&reader, &item))
+			{
+				CHECK_FOR_INTERRUPTS();
+				if (item.has_payload)
+				{
+					graph = StageBuilt(home, graph, &item.payload,
+									   &item.heap_tid, item.key, item.block,
+									   buf);
+					if (graph == NULL)
+					{
+						VpChainReaderEnd(&reader);
+						return false;
+					}
+				}
+				AdvanceMark(mark, item.key, item.block, item.offnum);
+			}
+			VpChainReaderEnd(&reader);
+			pfree(buf);
+		}
+		if (report_progress)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
+										 VpGraphCount(graph));
+		LinkAll(graph, BuildThreads(VpGraphCount(graph)), report_progress);
+		RepairGraph(index, graph, &repair);
 	}
-	UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
-	entry->build_ms = INSTR_TIME_GET_MILLISEC(elapsed);
-	entry->valid = true;
+	report->build_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	report->repaired = repair.unreachable - repair.remaining;
+	report->unreachable = repair.remaining;
+	*graph_out = graph;
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Private graphs
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * A relcache invalidation: the private graph of that index (of every
+ * index, for a full one) is checked for a dropped index at the next use.
+ */
+static void
+PrivateInvalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	VpPrivateGraph *entry;
+
+	(void) arg;
+	if (private_graphs == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		entry = hash_search(private_graphs, &relid, HASH_FIND, NULL);
+		if (entry != NULL)
+			entry->check = true;
+		return;
+	}
+	hash_seq_init(&status, private_graphs);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entry->check = true;
 }
 
 /*
- * Bring a private graph up to the metapage, rebuilding it if need be.
+ * Free the private graphs of indexes that no longer exist: another backend
+ * dropped them (this one saw only the invalidation).
  */
 static void
-CatchUpPrivate(Relation index, VpPrivateGraph *entry,
-			   const VpMetaPageData *meta)
+SweepPrivate(void)
 {
-	for (;;)
+	HASH_SEQ_STATUS status;
+	VpPrivateGraph *entry;
+	List	   *gone = NIL;
+	ListCell   *lc;
+
+	if (private_graphs == NULL)
+		return;
+	hash_seq_init(&status, private_graphs);
+	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		VpCatchUpAction action = VP_CATCHUP_REBUILD;
-
-		if (entry->valid)
-			action = CompareMark(index, &entry->mark, entry->graph, meta);
-
-		if (action == VP_CATCHUP_NONE)
-			return;
-		if (action == VP_CATCHUP_CREATE)
-		{
-			VpGraphParams params;
-
-			GraphParamsFromMeta(meta, 0, &params);
-			entry->graph = AllocGraph(entry, &params, &entry->region_raw);
+		if (!entry->check)
 			continue;
-		}
-		if (action == VP_CATCHUP_REBUILD)
-		{
-			BuildPrivate(index, entry, false);
-			LogBuild(index, entry->graph, entry->build_ms, false);
-			return;
-		}
-		if (action == VP_CATCHUP_DELETIONS)
-		{
-			int64		nkeys;
-			uint64		max_key;
-			uint64		epoch;
-			uint64	   *keys = CollectLiveKeys(index, &nkeys, &max_key, &epoch);
-
-			MarkDeadByKeys(entry->graph, keys, nkeys, max_key);
-			entry->mark.vacuum_epoch = Max(epoch, entry->mark.vacuum_epoch);
-			pfree(keys);
-		}
-		else
-		{
-			BlockNumber start;
-			uint32		start_seq;
-			OffsetNumber after;
-
-			LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-			if (!ResumePoint(index, &entry->mark, &start, &start_seq, &after) ||
-				(BlockNumberIsValid(start) &&
-				 !AbsorbPrivate(index, entry, start, start_seq, after)))
-			{
-				/* VACUUM recycled the watermark page: cannot resume there */
-				UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-				entry->valid = false;
-				continue;
-			}
-			UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-			entry->mark.items_seen = Max(entry->mark.items_seen,
-										 meta->items_appended);
-		}
+		entry->check = false;
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->indexoid)))
+			gone = lappend_oid(gone, entry->indexoid);
 	}
+	foreach(lc, gone)
+		VpForgetLocalGraph(lfirst_oid(lc));
+	list_free(gone);
 }
 
 /*
@@ -726,6 +946,11 @@ LookupPrivate(Oid indexoid, bool create)
 		ctl.entrysize = sizeof(VpPrivateGraph);
 		private_graphs = hash_create("vecpersist private graphs", 16, &ctl,
 									 HASH_ELEM | HASH_BLOBS);
+		if (!private_callback_registered)
+		{
+			CacheRegisterRelcacheCallback(PrivateInvalidate, (Datum) 0);
+			private_callback_registered = true;
+		}
 	}
 	entry = hash_search(private_graphs, &indexoid,
 						create ? HASH_ENTER : HASH_FIND, &found);
@@ -750,27 +975,166 @@ VpForgetLocalGraph(Oid indexoid)
 	hash_search(private_graphs, &indexoid, HASH_REMOVE, NULL);
 }
 
+/*
+ * Build a private graph from scratch (or a snapshot).
+ */
+static void
+BuildPrivate(Relation index, VpPrivateGraph *entry, bool report_progress)
+{
+	VpHome		home;
+	VpGraph    *graph;
+	VpBuildReport report;
+
+	/* forget the old graph entirely before touching anything */
+	entry->valid = false;
+	entry->generation++;
+	if (entry->cxt != NULL)
+		MemoryContextDelete(entry->cxt);
+	entry->cxt = AllocSetContextCreate(TopMemoryContext, "vecpersist graph",
+									   ALLOCSET_DEFAULT_SIZES);
+	entry->graph = NULL;
+	entry->region_raw = NULL;
+
+	memset(&home, 0, sizeof(home));
+	home.entry = entry;
+	BuildGraph(index, &home, report_progress, &graph, &entry->mark, &report);
+	entry->graph = graph;
+	entry->valid = true;
+	LogBuild(index, graph, &report, false);
+}
+
+/*
+ * Insert one live item into a private graph, growing it when full.
+ */
+static void
+InsertPrivate(VpPrivateGraph *entry, const VpPayload *payload,
+			  ItemPointer heap_tid, uint64 key, BlockNumber block)
+{
+	VpVector	v;
+	VpGraphItem item;
+	float	   *buf = palloc(sizeof(float) * Max(payload->dims, 1));
+
+	VpPayloadToVector(payload, &v, buf);
+	item.label = VpTidToLabel(heap_tid);
+	item.key = key;
+	item.block = block;
+	for (;;)
+	{
+		VpGraphParams params;
+
+		switch (VpGraphInsert(entry->graph, InsertScratch(entry->graph), &v,
+							  &item, NULL))
+		{
+			case VP_GRAPH_INSERTED:
+				pfree(buf);
+				return;
+			case VP_GRAPH_INVALID:
+				elog(ERROR, "could not insert into a private hnsw graph");
+				break;
+			case VP_GRAPH_FULL:
+				break;
+		}
+		params = GrownParams(entry->graph, false);
+		PrivateLayout(entry, &params, entry->graph);
+	}
+}
+
+/*
+ * Bring a private graph up to the metapage, rebuilding it if need be.
+ */
+static void
+CatchUpPrivate(Relation index, VpPrivateGraph *entry,
+			   const VpMetaPageData *meta)
+{
+	for (;;)
+	{
+		VpCatchUpAction action = VP_CATCHUP_REBUILD;
+
+		if (entry->valid)
+			action = CompareMark(index, &entry->mark,
+								 entry->graph ? (int) VpGraphGetParams(entry->graph)->codes : -1,
+								 VpGraphCount(entry->graph),
+								 VpGraphDeletedCount(entry->graph), meta);
+
+		switch (action)
+		{
+			case VP_CATCHUP_NONE:
+				return;
+			case VP_CATCHUP_CREATE:
+				{
+					VpGraphParams params = VpGraphParamsFor(index, meta, 0);
+
+					PrivateLayout(entry, &params, NULL);
+					break;
+				}
+			case VP_CATCHUP_REBUILD:
+				BuildPrivate(index, entry, false);
+				return;
+			case VP_CATCHUP_DELETIONS:
+				{
+					int64		nkeys;
+					uint64		max_key;
+					uint64		epoch;
+					uint64	   *keys = CollectLiveKeys(index, &nkeys, &max_key, &epoch);
+					VpRepairStats repair;
+
+					MarkDeadByKeys(entry->graph, keys, nkeys, max_key);
+					RepairGraph(index, entry->graph, &repair);
+					entry->mark.vacuum_epoch = Max(epoch, entry->mark.vacuum_epoch);
+					pfree(keys);
+					break;
+				}
+			case VP_CATCHUP_ABSORB:
+				{
+					VpChainReaderData reader;
+					VpReadItem	item;
+					uint64		wm_key = VpGraphMarkKey(&entry->mark);
+
+					ReaderAfterMark(&reader, index, meta, &entry->mark, true);
+					while (VpChainReaderNext(&reader, &item))
+					{
+						CHECK_FOR_INTERRUPTS();
+						if (item.key <= wm_key)
+							continue;
+						if (item.has_payload)
+							InsertPrivate(entry, &item.payload, &item.heap_tid,
+										  item.key, item.block);
+						AdvanceMark(&entry->mark, item.key, item.block,
+									item.offnum);
+					}
+					VpChainReaderEnd(&reader);
+					entry->mark.items_seen = Max(entry->mark.items_seen,
+												 meta->items_appended);
+					break;
+				}
+		}
+	}
+}
+
 /* ------------------------------------------------------------------------
  * Shared graphs
  * ------------------------------------------------------------------------
  */
 
-/* Outcome of bringing a shared graph up to date */
-typedef enum VpSharedCatchUp
-{
-	VP_SHARED_CURRENT,			/* up to date; slot lock held in share mode */
-	VP_SHARED_REBUILD,			/* must be rebuilt from the pages */
-	VP_SHARED_GONE				/* replaced or dropped meanwhile */
-} VpSharedCatchUp;
-
 /*
  * Say that a graph does not fit in the shared cache: an ERROR for prewarm,
- * a WARNING (once per session and index) for a query, which goes on with a
- * private copy.
+ * a WARNING (once per session and index) for a query, which goes on with
+ * exact scans of the index pages.
  */
 static void
 ReportNoRoom(int elevel, Relation index, size_t needed, size_t free_bytes)
 {
+	Oid			indexoid = RelationGetRelid(index);
+	MemoryContext oldcxt;
+
+	if (elevel < ERROR)
+	{
+		if (list_member_oid(no_room_warned, indexoid))
+			return;
+		oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+		no_room_warned = lappend_oid(no_room_warned, indexoid);
+		MemoryContextSwitchTo(oldcxt);
+	}
 	ereport(elevel,
 			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 			 errmsg("hnsw graph of index \"%s\" does not fit in the shared graph cache",
@@ -779,82 +1143,113 @@ ReportNoRoom(int elevel, Relation index, size_t needed, size_t free_bytes)
 					   needed, VpCacheBudget(), free_bytes),
 			 elevel >= ERROR ?
 			 errhint("Increase vecpersist.cache_size and restart the server.") :
-			 errhint("Increase vecpersist.cache_size and restart the server.  Until then each session searches a private copy of this graph.")));
+			 errhint("Increase vecpersist.cache_size and restart the server.  Until then queries of this index are answered by exact scans of its pages.")));
 }
 
 /*
- * Build the graph of a slot we are building and copy it into the cache.
- * On success the slot is READY and pinned for us.  If it does not fit, the
- * slot is given up and the graph is kept as this backend's private copy
- * (the caller searches that); prewarm errors out instead.  Returns whether
- * the graph is in the cache.
+ * Build (or load) the graph of a slot we are building, in place, and
+ * publish it; on success the slot is READY and pinned for us.  If it does
+ * not fit, the slot is given up and false returned (prewarm errors out
+ * instead).  drop_on_abort: CREATE INDEX and the like, whose transaction
+ * wrote the pages.
  */
 static bool
 BuildShared(Relation index, VpCacheSlot *slot, bool prewarm,
-			bool report_progress)
+			bool drop_on_abort)
 {
-	VpPrivateGraph *built = palloc0(sizeof(VpPrivateGraph));
-	VpPrivateGraph *entry;
-	size_t		needed = 0;
-	size_t		free_bytes = 0;
+	VpHome		home;
+	VpGraph    *graph = NULL;
+	VpGraphMark mark;
+	VpBuildReport report;
+	bool		fits;
 
+	memset(&home, 0, sizeof(home));
+	home.slot = slot;
 	PG_TRY();
 	{
-		BuildPrivate(index, built, report_progress);
+		fits = BuildGraph(index, &home, drop_on_abort, &graph, &mark, &report);
 	}
 	PG_CATCH();
 	{
 		VpCacheAbandon(slot);
-		if (built->cxt != NULL)
-			MemoryContextDelete(built->cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
-	if (VpCachePublish(slot, built->graph, &built->mark, built->build_ms,
-					   report_progress, &needed, &free_bytes))
+	if (!fits)
 	{
-		LogBuild(index, built->graph, built->build_ms, true);
-		MemoryContextDelete(built->cxt);
-		pfree(built);
-		VpForgetLocalGraph(RelationGetRelid(index));
-		return true;
+		VpCacheAbandon(slot);
+		ReportNoRoom(prewarm ? ERROR : WARNING, index, home.needed,
+					 home.free_bytes);
+		return false;
 	}
-
-	if (prewarm)
-	{
-		MemoryContextDelete(built->cxt);
-		ReportNoRoom(ERROR, index, needed, free_bytes);
-	}
-
-	/* keep it as this backend's private copy */
-	entry = LookupPrivate(RelationGetRelid(index), true);
-	if (entry->cxt != NULL)
-		MemoryContextDelete(entry->cxt);
-	entry->valid = true;
-	entry->fallback = true;
-	entry->cxt = built->cxt;
-	entry->graph = built->graph;
-	entry->region_raw = built->region_raw;
-	entry->mark = built->mark;
-	entry->generation++;
-	entry->build_ms = built->build_ms;
-	pfree(built);
-	LogBuild(index, entry->graph, entry->build_ms, false);
-	if (!entry->warned)
-	{
-		entry->warned = true;
-		ReportNoRoom(WARNING, index, needed, free_bytes);
-	}
-	return false;
+	VpCachePublish(slot, &mark, &report, index->rd_node.spcNode, drop_on_abort);
+	LogBuild(index, graph, &report, true);
+	if (report.origin == VP_ORIGIN_BUILT)
+		VpCacheWakeWriter();
+	VpForgetLocalGraph(RelationGetRelid(index));
+	return true;
 }
 
 /*
- * Read up to a batch of items of the chain into memory, continuing the
- * reader.  Returns the number read; *done is set at the chain's end.
+ * Link nodes staged for a shared graph, one region hold per node so that
+ * growth never waits for a whole batch.  A node another linker claimed is
+ * left to it.
+ */
+static void
+LinkStagedShared(VpCacheSlot *slot, uint64 incarnation, const VpNodeId *nodes,
+				 int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		VpGraph    *graph = VpCacheLinkBegin(slot, incarnation);
+
+		if (graph == NULL)
+			return;
+		VpGraphLinkNode(graph, InsertScratch(graph), nodes[i]);
+		VpCacheLinkEnd(slot);
+	}
+}
+
+/*
+ * Wait until the node of key is linked, linking it ourselves if nobody has
+ * claimed it: an insert returns only once its row is findable.  Returns
+ * early if the graph was replaced (the rebuild has the row).
+ */
+static void
+EnsureLinked(VpCacheSlot *slot, uint64 incarnation, uint64 key)
+{
+	VpNodeId	node = VP_INVALID_NODE;
+
+	for (;;)
+	{
+		VpGraph    *graph = VpCacheLinkBegin(slot, incarnation);
+		bool		done;
+
+		if (graph == NULL)
+			return;
+		if (node == VP_INVALID_NODE)
+			node = VpGraphFindKey(graph, key);
+		done = node == VP_INVALID_NODE || VpGraphIsLinked(graph, node) ||
+			VpGraphLinkNode(graph, InsertScratch(graph), node) != 0;
+		VpCacheLinkEnd(slot);
+		if (done)
+			return;
+		/* another backend is linking it right now: a millisecond at most */
+		pg_usleep(100);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Read up to a batch of items of the chain into memory (batch context),
+ * continuing the reader.  Returns the number read; *done is set at the
+ * end of what the reader was asked to read.
  */
 static int
-ReadBatch(VpChainReader reader, int dims, VpPendingItem *items, bool *done)
+ReadBatch(VpChainReader reader, VpPendingItem *items, bool *done)
 {
 	VpReadItem	item;
 	int			n = 0;
@@ -873,12 +1268,15 @@ ReadBatch(VpChainReader reader, int dims, VpPendingItem *items, bool *done)
 		items[n].block = item.block;
 		items[n].offnum = item.offnum;
 		items[n].heap_tid = item.heap_tid;
-		items[n].vector = NULL;
-		if (item.vector != NULL)
+		items[n].live = item.has_payload;
+		if (item.has_payload)
 		{
-			items[n].vector = palloc(sizeof(float) * dims);
-			memcpy(items[n].vector, item.vector, sizeof(float) * dims);
-			bytes += sizeof(float) * dims;
+			void	   *copy = palloc(item.payload.len);
+
+			memcpy(copy, item.payload.data, item.payload.len);
+			items[n].payload = item.payload;
+			items[n].payload.data = copy;
+			bytes += item.payload.len;
 		}
 		n++;
 	}
@@ -886,215 +1284,169 @@ ReadBatch(VpChainReader reader, int dims, VpPendingItem *items, bool *done)
 }
 
 /*
- * Insert a vector into a shared graph.  The caller holds the writer lock
- * and the slot's lock in shared mode, which it holds again on return
- * (readers go on searching while we insert).  Growing the region needs the
- * slot's lock exclusively.  Returns false if the graph was replaced
- * meanwhile or could not grow (it is then dropped; the next use rebuilds
- * it or falls back to a private copy).
- */
-static bool
-InsertShared(VpCacheSlot *slot, uint64 incarnation, const VpPendingItem *item)
-{
-	ItemPointerData tid = item->heap_tid;
-
-	for (;;)
-	{
-		VpGraph    *graph = VpCacheGraph(slot);
-		VpNodeId	node;
-		bool		grown;
-
-		switch (VpGraphInsert(graph, InsertScratch(graph), item->vector,
-							  TidToLabel(&tid), item->key, &node))
-		{
-			case VP_GRAPH_INSERTED:
-				slot->nodes = VpGraphCount(graph);
-				slot->absorbed++;
-				return true;
-			case VP_GRAPH_INVALID:
-				elog(ERROR, "could not insert into the shared hnsw graph");
-				break;
-			case VP_GRAPH_FULL:
-				break;
-		}
-
-		LWLockRelease(slot->lock);
-		LWLockAcquire(slot->lock, LW_EXCLUSIVE);
-		grown = slot->incarnation == incarnation && VpCacheGrow(slot);
-		if (!grown && slot->incarnation == incarnation)
-			VpCacheDropGraph(slot);
-		LWLockRelease(slot->lock);
-		LWLockAcquire(slot->lock, LW_SHARED);
-		if (!grown || slot->incarnation != incarnation)
-			return false;
-	}
-}
-
-/*
- * Absorb one read-ahead item into a shared graph unless another backend
- * already did.  Returns false if the graph was replaced meanwhile or could
- * not grow.
- */
-static bool
-ApplyShared(VpCacheSlot *slot, uint64 incarnation, const VpPendingItem *item)
-{
-	bool		ok = true;
-
-	LWLockAcquire(slot->writer_lock, LW_EXCLUSIVE);
-	LWLockAcquire(slot->lock, LW_SHARED);
-	if (slot->incarnation != incarnation)
-		ok = false;
-	else if (item->key > VpGraphMarkKey(&slot->mark))
-	{
-		if (item->vector != NULL)
-			ok = InsertShared(slot, incarnation, item);
-		if (ok)
-		{
-			SpinLockAcquire(&slot->mark_mutex);
-			AdvanceMark(&slot->mark, item->key, item->block, item->offnum);
-			SpinLockRelease(&slot->mark_mutex);
-		}
-	}
-	LWLockRelease(slot->lock);
-	LWLockRelease(slot->writer_lock);
-	return ok;
-}
-
-/*
- * Absorb the items appended after a shared graph's watermark.
+ * Absorb the items appended after a shared graph's watermark: read a
+ * batch with no lock of ours held, stage it under the absorb lock (items
+ * another backend staged meanwhile are skipped: keys grow along the
+ * chain), then link outside it.
  */
 static VpSharedCatchUp
 AbsorbShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
-			 const VpGraphMark *mark, int dims, const VpMetaPageData *meta)
+			 const VpMetaPageData *meta)
 {
 	VpChainReaderData reader;
 	VpPendingItem *items;
-	BlockNumber start;
-	uint32		start_seq;
-	OffsetNumber after;
+	VpNodeId   *staged;
 	MemoryContext batchcxt;
 	MemoryContext oldcxt;
+	VpGraphMark mark;
 	VpSharedCatchUp result = VP_SHARED_CURRENT;
+	float	   *buf = palloc(sizeof(float) * Max(meta->dims, 1));
 	bool		done = false;
 
-	LockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-	if (!ResumePoint(index, mark, &start, &start_seq, &after))
-	{
-		UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-		return VP_SHARED_REBUILD;
-	}
+	VpCacheGetMark(slot, &mark);
+	if (mark.items_seen >= meta->items_appended)
+		return VP_SHARED_CURRENT;
 
-	if (BlockNumberIsValid(start))
+	batchcxt = AllocSetContextCreate(CurrentMemoryContext,
+									 "vecpersist catch-up",
+									 ALLOCSET_DEFAULT_SIZES);
+	items = palloc(sizeof(VpPendingItem) * VP_ABSORB_BATCH_ITEMS);
+	staged = palloc(sizeof(VpNodeId) * VP_ABSORB_BATCH_ITEMS);
+	ReaderAfterMark(&reader, index, meta, &mark, true);
+	while (!done && result == VP_SHARED_CURRENT)
 	{
-		batchcxt = AllocSetContextCreate(CurrentMemoryContext,
-										 "vecpersist catch-up",
-										 ALLOCSET_DEFAULT_SIZES);
-		items = palloc(sizeof(VpPendingItem) * VP_ABSORB_BATCH_ITEMS);
-		if (!VpChainReaderInit(&reader, index, dims, start, start_seq, after,
-							   true))
-			result = VP_SHARED_REBUILD;
-		while (!done && result == VP_SHARED_CURRENT)
+		VpGraph    *graph;
+		VpGraphMark now;
+		int			n;
+		int			nstaged = 0;
+		int			i;
+
+		oldcxt = MemoryContextSwitchTo(batchcxt);
+		n = ReadBatch(&reader, items, &done);
+		MemoryContextSwitchTo(oldcxt);
+
+		if (!VpCacheAbsorbBegin(slot, incarnation, &graph, &now))
 		{
-			int			n;
-			int			i;
+			result = VP_SHARED_GONE;
+			break;
+		}
+		if (graph == NULL && n > 0)
+		{
+			VpGraphParams params = VpGraphParamsFor(index, meta, 0);
 
-			oldcxt = MemoryContextSwitchTo(batchcxt);
-			n = ReadBatch(&reader, dims, items, &done);
-			MemoryContextSwitchTo(oldcxt);
-			for (i = 0; i < n && result == VP_SHARED_CURRENT; i++)
-				if (!ApplyShared(slot, incarnation, &items[i]))
+			if (!VpCacheAbsorbCreate(slot, &params, &graph))
+			{
+				result = VP_SHARED_GONE;
+				break;
+			}
+		}
+		for (i = 0; i < n; i++)
+		{
+			VpPendingItem *it = &items[i];
+
+			if (it->key <= VpGraphMarkKey(&now))
+				continue;		/* another backend staged it */
+			if (it->live)
+			{
+				VpVector	v;
+				VpGraphItem gitem;
+				VpGraphInsertResult r;
+
+				VpPayloadToVector(&it->payload, &v, buf);
+				gitem.label = VpTidToLabel(&it->heap_tid);
+				gitem.key = it->key;
+				gitem.block = it->block;
+				while ((r = VpGraphStage(graph, &v, &gitem, &staged[nstaged])) ==
+					   VP_GRAPH_FULL)
+				{
+					if (!VpCacheAbsorbGrow(slot, &graph))
+						break;
+				}
+				if (r == VP_GRAPH_FULL)
+				{
+					/* no room to grow: the graph was dropped, lock released */
 					result = VP_SHARED_GONE;
-			MemoryContextReset(batchcxt);
+					break;
+				}
+				if (r != VP_GRAPH_INSERTED)
+				{
+					VpCacheAbsorbEnd(slot, NULL, nstaged);
+					elog(ERROR, "could not stage a value into the shared hnsw graph");
+				}
+				nstaged++;
+			}
+			AdvanceMark(&now, it->key, it->block, it->offnum);
 		}
-		VpChainReaderEnd(&reader);
-		pfree(items);
-		MemoryContextDelete(batchcxt);
+		if (result != VP_SHARED_CURRENT)
+			break;
+		if (done)
+			now.items_seen = Max(now.items_seen, meta->items_appended);
+		VpCacheAbsorbEnd(slot, &now, nstaged);
+		LinkStagedShared(slot, incarnation, staged, nstaged);
+		MemoryContextReset(batchcxt);
 	}
-	UnlockPage(index, VP_CHAIN_LOCK_BLKNO, ShareLock);
-
-	if (result == VP_SHARED_CURRENT)
-	{
-		LWLockAcquire(slot->writer_lock, LW_EXCLUSIVE);
-		if (slot->incarnation == incarnation)
-		{
-			SpinLockAcquire(&slot->mark_mutex);
-			slot->mark.items_seen = Max(slot->mark.items_seen,
-										meta->items_appended);
-			SpinLockRelease(&slot->mark_mutex);
-		}
-		else
-			result = VP_SHARED_GONE;
-		LWLockRelease(slot->writer_lock);
-	}
+	VpChainReaderEnd(&reader);
+	MemoryContextDelete(batchcxt);
+	pfree(items);
+	pfree(staged);
+	pfree(buf);
 	return result;
 }
 
 /*
- * Apply VACUUM's deletions to a shared graph: collect the live keys with no
- * lock of ours held, then mark under the slot's lock.
+ * Apply VACUUM's deletions to a shared graph: one backend walks the chain
+ * collecting the live keys (no lock of ours held) and marks what died,
+ * the others wait for it instead of walking too.  Deleted nodes are marked
+ * with the region held in share mode, so that a growth copy cannot lose a
+ * mark.
  */
 static VpSharedCatchUp
-ApplyDeletionsShared(Relation index, VpCacheSlot *slot, uint64 incarnation)
+ApplyDeletionsShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
+					 uint64 epoch)
 {
-	int64		nkeys;
-	uint64		max_key;
-	uint64		epoch;
-	uint64	   *keys = CollectLiveKeys(index, &nkeys, &max_key, &epoch);
-	VpSharedCatchUp result = VP_SHARED_CURRENT;
+	VpRepairStats repair;
+	uint64		walked_epoch = 0;
 
-	LWLockAcquire(slot->writer_lock, LW_EXCLUSIVE);
-	LWLockAcquire(slot->lock, LW_SHARED);
-	if (slot->incarnation != incarnation)
-		result = VP_SHARED_GONE;
-	else if (epoch > slot->mark.vacuum_epoch)
+	switch (VpCacheClaimDeletions(slot, incarnation, epoch))
 	{
-		VpGraph    *graph = VpCacheGraph(slot);
+		case VP_DELETIONS_DONE:
+			return VP_SHARED_CURRENT;
+		case VP_DELETIONS_GONE:
+			return VP_SHARED_GONE;
+		case VP_DELETIONS_OURS:
+			break;
+	}
+	PG_TRY();
+	{
+		int64		nkeys;
+		uint64		max_key;
+		uint64	   *keys = CollectLiveKeys(index, &nkeys, &max_key,
+										   &walked_epoch);
+		VpGraph    *graph = VpCacheLinkBegin(slot, incarnation);
 
+		if (graph == NULL)
+		{
+			VpCacheFinishDeletions(slot, 0, false, NULL);
+			pfree(keys);
+			return VP_SHARED_GONE;
+		}
 		MarkDeadByKeys(graph, keys, nkeys, max_key);
-		slot->dead_nodes = VpGraphDeletedCount(graph);
-		SpinLockAcquire(&slot->mark_mutex);
-		slot->mark.vacuum_epoch = epoch;
-		SpinLockRelease(&slot->mark_mutex);
-		slot->deletion_passes++;
+		RepairGraph(index, graph, &repair);
+		VpCacheLinkEnd(slot);
+		pfree(keys);
 	}
-	LWLockRelease(slot->lock);
-	LWLockRelease(slot->writer_lock);
-	pfree(keys);
-	return result;
-}
-
-/*
- * Give a shared entry of an index that had no vector an empty graph (the
- * items are absorbed next).
- */
-static VpSharedCatchUp
-CreateShared(VpCacheSlot *slot, uint64 incarnation, const VpMetaPageData *meta)
-{
-	VpSharedCatchUp result = VP_SHARED_CURRENT;
-
-	LWLockAcquire(slot->writer_lock, LW_EXCLUSIVE);
-	LWLockAcquire(slot->lock, LW_EXCLUSIVE);
-	if (slot->incarnation != incarnation)
-		result = VP_SHARED_GONE;
-	else if (VpCacheGraph(slot) == NULL)
+	PG_CATCH();
 	{
-		VpGraphParams params;
-
-		GraphParamsFromMeta(meta, 0, &params);
-		if (!VpCacheInitGraph(slot, &params))
-		{
-			VpCacheDropGraph(slot);
-			result = VP_SHARED_GONE;
-		}
+		VpCacheFinishDeletions(slot, 0, false, NULL);
+		PG_RE_THROW();
 	}
-	LWLockRelease(slot->lock);
-	LWLockRelease(slot->writer_lock);
-	return result;
+	PG_END_TRY();
+	VpCacheFinishDeletions(slot, walked_epoch, true, &repair);
+	return VP_SHARED_CURRENT;
 }
 
 /*
- * Bring a pinned shared graph up to the metapage.  On VP_SHARED_CURRENT
- * the slot's lock is held in share mode.
+ * Bring a pinned shared graph up to the metapage.
  */
 static VpSharedCatchUp
 CatchUpShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
@@ -1103,102 +1455,31 @@ CatchUpShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
 	for (;;)
 	{
 		VpGraphMark mark;
-		VpCatchUpAction action;
-		VpSharedCatchUp result;
-		int			dims = 0;
+		int32		count;
+		int32		deleted;
+		int			codes;
+		VpSharedCatchUp result = VP_SHARED_CURRENT;
 
-		LWLockAcquire(slot->lock, LW_SHARED);
-		if (slot->incarnation != incarnation)
-		{
-			LWLockRelease(slot->lock);
+		if (!VpCacheGraphState(slot, incarnation, &mark, &count, &deleted,
+							   &codes))
 			return VP_SHARED_GONE;
+		switch (CompareMark(index, &mark, codes, count, deleted, meta))
+		{
+			case VP_CATCHUP_NONE:
+				return VP_SHARED_CURRENT;
+			case VP_CATCHUP_REBUILD:
+				return VP_SHARED_REBUILD;
+			case VP_CATCHUP_CREATE:
+			case VP_CATCHUP_ABSORB:
+				result = AbsorbShared(index, slot, incarnation, meta);
+				break;
+			case VP_CATCHUP_DELETIONS:
+				result = ApplyDeletionsShared(index, slot, incarnation,
+											  meta->vacuum_epoch);
+				break;
 		}
-		SpinLockAcquire(&slot->mark_mutex);
-		mark = slot->mark;
-		SpinLockRelease(&slot->mark_mutex);
-		action = CompareMark(index, &mark, VpCacheGraph(slot), meta);
-		if (action == VP_CATCHUP_NONE)
-			return VP_SHARED_CURRENT;
-		if (action == VP_CATCHUP_ABSORB || action == VP_CATCHUP_DELETIONS)
-			dims = VpGraphGetParams(VpCacheGraph(slot))->dims;
-		LWLockRelease(slot->lock);
-
-		if (action == VP_CATCHUP_REBUILD)
-			return VP_SHARED_REBUILD;
-		if (action == VP_CATCHUP_CREATE)
-			result = CreateShared(slot, incarnation, meta);
-		else if (action == VP_CATCHUP_DELETIONS)
-			result = ApplyDeletionsShared(index, slot, incarnation);
-		else
-			result = AbsorbShared(index, slot, incarnation, &mark, dims, meta);
 		if (result != VP_SHARED_CURRENT)
 			return result;
-	}
-}
-
-/*
- * Open the shared graph of an index for a search, building it if needed.
- * Returns true with ref filled (slot pinned and locked in share mode), or
- * false when the graph is to be searched from a private copy.
- */
-static bool
-OpenShared(Relation index, const VpMetaPageData *meta, VpGraphRef *ref,
-		   bool prewarm)
-{
-	Oid			indexoid = RelationGetRelid(index);
-
-	for (;;)
-	{
-		VpCacheSlot *slot;
-		uint64		incarnation;
-
-		/* afterwards the slot is READY and pinned for us */
-		switch (VpCacheAcquire(indexoid, true, &slot, &incarnation))
-		{
-			case VP_ACQUIRE_READY:
-				break;
-			case VP_ACQUIRE_BUILD:
-				if (!BuildShared(index, slot, prewarm, false))
-					return false;
-				break;
-			case VP_ACQUIRE_NO_SLOT:
-				if (prewarm || !no_slot_warned)
-				{
-					no_slot_warned = true;
-					ereport(prewarm ? ERROR : WARNING,
-							(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-							 errmsg("every slot of the shared hnsw graph cache is in use"),
-							 errhint("Increase vecpersist.cache_max_graphs and restart the server.  Until then this session searches a private copy of the graph of index \"%s\".",
-									 RelationGetRelationName(index))));
-				}
-				return false;
-			case VP_ACQUIRE_ABSENT:
-				elog(ERROR, "unexpected result of a graph cache lookup");
-		}
-
-		switch (CatchUpShared(index, slot, incarnation, meta))
-		{
-			case VP_SHARED_CURRENT:
-				if (!prewarm)
-					pg_atomic_fetch_add_u64(&slot->searches, 1);
-				ref->slot = slot;
-				ref->incarnation = incarnation;
-				ref->graph = VpCacheGraph(slot);
-				ref->locked = true;
-				return true;
-			case VP_SHARED_REBUILD:
-				/* the pin goes with the slot into our rebuild */
-				if (VpCacheStartRebuild(slot, incarnation))
-				{
-					if (!BuildShared(index, slot, prewarm, false))
-						return false;
-					VpCacheRelease(slot);
-				}
-				break;
-			case VP_SHARED_GONE:
-				VpCacheRelease(slot);
-				break;
-		}
 	}
 }
 
@@ -1209,77 +1490,138 @@ OpenShared(Relation index, const VpMetaPageData *meta, VpGraphRef *ref,
 
 /*
  * Open the graph of an index for searching, current with its pages, built
- * from them on first use.  ref->graph is NULL while the index has never
- * held a vector.  The graph may be used until VpGraphUnlock; between
- * windows of one scan, VpGraphRelock gets it back (or says it changed).
- * VpGraphClose ends the use.  prewarm: only build, and error out (rather
- * than fall back to a private copy) when the shared cache has no room.
+ * (or loaded) on first use.  ref->graph is NULL while the index has never
+ * held a value; ref->exact is set when no graph can be had (it does not
+ * fit, every slot is taken, or another session is still building it past
+ * vecpersist.build_wait): the caller then scans the pages exactly.  The
+ * graph may be used until VpGraphUnlock; between windows of one scan,
+ * VpGraphRelock gets it back (or says it changed).  VpGraphClose ends the
+ * use.  prewarm: wait for any build, and error out rather than fall back.
  */
 void
 VpGraphOpen(Relation index, VpGraphRef *ref, bool prewarm)
 {
+	Oid			indexoid = RelationGetRelid(index);
 	VpMetaPageData meta;
 	VpPrivateGraph *entry;
 
 	memset(ref, 0, sizeof(VpGraphRef));
 	ref->interrupt_check = GraphInterruptCheck;
+	ref->indexoid = indexoid;
+	SweepPrivate();
 	VpReadMeta(index, &meta);
 
 	if (VpCacheAvailable())
 	{
-		entry = LookupPrivate(RelationGetRelid(index), false);
-
-		/* a private copy kept for lack of room serves until it is stale */
-		if (prewarm || entry == NULL || !entry->valid || !entry->fallback ||
-			CompareMark(index, &entry->mark, entry->graph, &meta) ==
-			VP_CATCHUP_REBUILD)
+		for (;;)
 		{
-			if (OpenShared(index, &meta, ref, prewarm))
-				return;
+			VpCacheSlot *slot;
+			uint64		incarnation;
+
+			switch (VpCacheAcquire(indexoid, true, prewarm ? -1 : vp_build_wait,
+								   &slot, &incarnation))
+			{
+				case VP_ACQUIRE_READY:
+					break;
+				case VP_ACQUIRE_BUILD:
+					if (!BuildShared(index, slot, prewarm, false))
+					{
+						VpCacheNoteNoRoom();
+						ref->exact = true;
+						return;
+					}
+					break;
+				case VP_ACQUIRE_NO_SLOT:
+					ereport(prewarm ? ERROR : WARNING,
+							(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+							 errmsg("every slot of the shared hnsw graph cache is in use"),
+							 errhint("Increase vecpersist.cache_max_graphs and restart the server.  Until then queries of index \"%s\" are answered by exact scans of its pages.",
+									 RelationGetRelationName(index))));
+					VpCacheNoteNoRoom();
+					ref->exact = true;
+					return;
+				case VP_ACQUIRE_BUSY:
+					if (!busy_noticed)
+					{
+						busy_noticed = true;
+						ereport(NOTICE,
+								(errmsg("hnsw graph of index \"%s\" is being built by another session; answering from an exact scan of the index",
+										RelationGetRelationName(index)),
+								 errhint("Results are exact.  Set vecpersist.build_wait to -1 to wait for the graph instead.")));
+					}
+					VpCacheNoteNoRoom();
+					ref->exact = true;
+					return;
+				case VP_ACQUIRE_ABSENT:
+					elog(ERROR, "unexpected result of a graph cache lookup");
+			}
+
+			switch (CatchUpShared(index, slot, incarnation, &meta))
+			{
+				case VP_SHARED_CURRENT:
+					ref->slot = slot;
+					ref->incarnation = incarnation;
+					ref->graph = VpCacheReadBegin(slot, incarnation);
+					ref->reading = ref->graph != NULL;
+					if (!prewarm)
+						VpCacheNoteSearch(slot);
+					return;
+				case VP_SHARED_REBUILD:
+					if (VpCacheStartRebuild(slot, incarnation))
+					{
+						bool		built = BuildShared(index, slot, prewarm, false);
+
+						/* the rebuild's slot was pinned twice now */
+						VpCacheRelease(slot);
+						if (!built)
+						{
+							VpCacheNoteNoRoom();
+							ref->exact = true;
+							return;
+						}
+						VpCacheRelease(slot);
+					}
+					else
+						VpCacheRelease(slot);
+					break;
+				case VP_SHARED_GONE:
+					VpCacheRelease(slot);
+					break;
+			}
 		}
 	}
-	else
+
+	if (prewarm)
+		VpRequireCache();
+	if (!no_preload_noticed)
 	{
-		if (prewarm)
-			VpRequireCache();
-		if (!no_preload_noticed)
-		{
-			no_preload_noticed = true;
-			ereport(NOTICE,
-					(errmsg("vecpersist is not in shared_preload_libraries, so each session builds its own copy of an hnsw graph"),
-					 errhint("Add vecpersist to shared_preload_libraries and restart the server to share one graph per index among all sessions.")));
-		}
+		no_preload_noticed = true;
+		ereport(NOTICE,
+				(errmsg("vecpersist is not in shared_preload_libraries, so each session builds its own copy of an hnsw graph"),
+				 errhint("Add vecpersist to shared_preload_libraries and restart the server to share one graph per index among all sessions.")));
 	}
-
-	entry = LookupPrivate(RelationGetRelid(index), true);
+	entry = LookupPrivate(indexoid, true);
 	CatchUpPrivate(index, entry, &meta);
 	ref->slot = NULL;
 	ref->incarnation = entry->generation;
-	ref->indexoid = RelationGetRelid(index);
 	ref->graph = entry->graph;
-	ref->locked = false;
 }
 
 /*
  * Get an opened graph back for the next search window.  Returns false if
- * it was replaced or dropped since (its node ids mean nothing now).
+ * it was replaced or dropped since (its node ids mean nothing now).  A
+ * shared graph that grew meanwhile is found in its new region, with the
+ * same ids.
  */
 bool
 VpGraphRelock(VpGraphRef *ref)
 {
-	Assert(!ref->locked);
+	Assert(!ref->reading);
 	if (ref->slot != NULL)
 	{
-		LWLockAcquire(ref->slot->lock, LW_SHARED);
-		if (ref->slot->incarnation != ref->incarnation)
-		{
-			LWLockRelease(ref->slot->lock);
-			ref->graph = NULL;
-			return false;
-		}
-		ref->graph = VpCacheGraph(ref->slot);
-		ref->locked = true;
-		return true;
+		ref->graph = VpCacheReadBegin(ref->slot, ref->incarnation);
+		ref->reading = ref->graph != NULL;
+		return ref->reading;
 	}
 	else
 	{
@@ -1297,15 +1639,15 @@ VpGraphRelock(VpGraphRef *ref)
 }
 
 /*
- * Let go of the graph between search windows (the LWLock of a shared
- * graph is never held across amgettuple calls).
+ * Let go of the graph between search windows (no reference is held across
+ * amgettuple calls, so a replaced region is freed promptly).
  */
 void
 VpGraphUnlock(VpGraphRef *ref)
 {
-	if (ref->locked)
-		LWLockRelease(ref->slot->lock);
-	ref->locked = false;
+	if (ref->reading)
+		VpCacheReadEnd(ref->slot);
+	ref->reading = false;
 	ref->graph = NULL;
 }
 
@@ -1324,7 +1666,8 @@ VpGraphClose(VpGraphRef *ref)
 /*
  * Build the graph of a freshly written index (CREATE INDEX, REINDEX,
  * TRUNCATE) so that its first query is already fast; reports progress.
- * It goes into the shared cache when that has room.
+ * It goes into the shared cache when that has room (or nowhere: queries
+ * then scan the pages exactly).
  */
 void
 VpBuildGraphFromPages(Relation index)
@@ -1341,14 +1684,21 @@ VpBuildGraphFromPages(Relation index)
 		for (;;)
 		{
 			VpAcquireResult result = VpCacheAcquire(RelationGetRelid(index),
-													true, &slot, &incarnation);
+													true, -1, &slot,
+													&incarnation);
 
-			if (result == VP_ACQUIRE_READY &&
-				!VpCacheStartRebuild(slot, incarnation))
-				continue;
+			if (result == VP_ACQUIRE_READY)
+			{
+				if (!VpCacheStartRebuild(slot, incarnation))
+				{
+					VpCacheRelease(slot);
+					continue;
+				}
+				VpCacheRelease(slot);
+			}
 			if (result == VP_ACQUIRE_NO_SLOT)
-				break;
-			/* the slot is ours to build (our pin, if any, went with it) */
+				return;
+			/* the slot is ours to build */
 			if (BuildShared(index, slot, false, true))
 				VpCacheRelease(slot);
 			return;
@@ -1357,37 +1707,187 @@ VpBuildGraphFromPages(Relation index)
 
 	entry = LookupPrivate(RelationGetRelid(index), true);
 	BuildPrivate(index, entry, true);
-	LogBuild(index, entry->graph, entry->build_ms, false);
 }
 
 /*
- * After an insert: if a graph of the index is cached (shared, or private to
- * this backend), absorb the new items now (only the chain's tail is read).
- * Never builds one.
+ * An item was just appended (aminsert): if a graph of the index is cached,
+ * give it the item now, and return once its node is linked, so that the
+ * row is findable as soon as it is committed.  Never builds a graph.
  */
 void
-VpCatchUpIfCached(Relation index)
+VpGraphTakeAppended(Relation index, const VpAppendResult *appended,
+					const VpPayload *payload, ItemPointer heap_tid)
 {
-	VpMetaPageData meta;
 	VpPrivateGraph *entry = LookupPrivate(RelationGetRelid(index), false);
+	VpCacheSlot *slot;
+	uint64		incarnation;
+	VpGraph    *graph;
+	VpGraphMark mark;
 
 	if (entry != NULL && entry->valid)
 	{
-		VpReadMeta(index, &meta);
-		CatchUpPrivate(index, entry, &meta);
+		if (entry->graph != NULL &&
+			entry->mark.relfilenode == index->rd_node.relNode &&
+			entry->mark.build_id == appended->build_id &&
+			entry->mark.items_seen == appended->ordinal - 1)
+		{
+			InsertPrivate(entry, payload, heap_tid, appended->key,
+						  appended->block);
+			AdvanceMark(&entry->mark, appended->key, appended->block,
+						appended->offnum);
+			entry->mark.items_seen = appended->ordinal;
+		}
+		else
+		{
+			VpMetaPageData meta;
+
+			VpReadMeta(index, &meta);
+			CatchUpPrivate(index, entry, &meta);
+		}
 		return;
 	}
-	if (VpCacheAvailable())
-	{
-		VpCacheSlot *slot;
-		uint64		incarnation;
 
-		if (VpCacheAcquire(RelationGetRelid(index), false, &slot,
-						   &incarnation) != VP_ACQUIRE_READY)
-			return;
-		VpReadMeta(index, &meta);
-		if (CatchUpShared(index, slot, incarnation, &meta) == VP_SHARED_CURRENT)
-			LWLockRelease(slot->lock);
+	if (!VpCacheAvailable() ||
+		VpCacheAcquire(RelationGetRelid(index), false, 0, &slot,
+					   &incarnation) != VP_ACQUIRE_READY)
+		return;
+	if (!VpCacheAbsorbBegin(slot, incarnation, &graph, &mark))
+	{
 		VpCacheRelease(slot);
+		return;
 	}
+	if (mark.relfilenode != index->rd_node.relNode ||
+		mark.build_id != appended->build_id)
+	{
+		/* a stale graph: the next scan rebuilds it */
+		VpCacheAbsorbEnd(slot, NULL, 0);
+		VpCacheRelease(slot);
+		return;
+	}
+	if (graph != NULL && mark.items_seen == appended->ordinal - 1)
+	{
+		VpVector	v;
+		VpGraphItem item;
+		VpGraphInsertResult r;
+		float	   *buf = palloc(sizeof(float) * Max(payload->dims, 1));
+
+		VpPayloadToVector(payload, &v, buf);
+		item.label = VpTidToLabel(heap_tid);
+		item.key = appended->key;
+		item.block = appended->block;
+		while ((r = VpGraphStage(graph, &v, &item, NULL)) == VP_GRAPH_FULL)
+		{
+			if (!VpCacheAbsorbGrow(slot, &graph))
+			{
+				/* dropped for lack of room; the lock went with it */
+				VpCacheRelease(slot);
+				return;
+			}
+		}
+		if (r != VP_GRAPH_INSERTED)
+		{
+			VpCacheAbsorbEnd(slot, NULL, 0);
+			elog(ERROR, "could not stage a value into the shared hnsw graph");
+		}
+		AdvanceMark(&mark, appended->key, appended->block, appended->offnum);
+		mark.items_seen = appended->ordinal;
+		VpCacheAbsorbEnd(slot, &mark, 1);
+	}
+	else
+	{
+		bool		before = mark.items_seen >= appended->ordinal;
+
+		VpCacheAbsorbEnd(slot, NULL, 0);
+		if (!before)
+		{
+			VpMetaPageData meta;
+
+			/* items before ours are not in yet: catch up like a scan */
+			VpReadMeta(index, &meta);
+			if (CatchUpShared(index, slot, incarnation, &meta) != VP_SHARED_CURRENT)
+			{
+				VpCacheRelease(slot);
+				return;
+			}
+		}
+	}
+	EnsureLinked(slot, incarnation, appended->key);
+	VpCacheRelease(slot);
+}
+
+/*
+ * VACUUM is about to announce the items it flagged (the metapage's vacuum
+ * epoch goes from epoch_before to epoch_before + 1): if the index's
+ * shared graph reflects epoch_before, claim its deletions, so that no scan
+ * starts a deletion pass of its own meanwhile.  Returns a handle for
+ * VpVacuumDeletionsEnd, or NULL (nothing to do here; scans catch up).
+ */
+void *
+VpVacuumDeletionsBegin(Relation index, uint64 epoch_before)
+{
+	VpCacheSlot *slot;
+	uint64		incarnation;
+	VpGraphMark mark;
+	VpVacuumHandle *handle;
+
+	if (!VpCacheAvailable() ||
+		VpCacheAcquire(RelationGetRelid(index), false, 0, &slot,
+					   &incarnation) != VP_ACQUIRE_READY)
+		return NULL;
+	VpCacheGetMark(slot, &mark);
+	if (mark.relfilenode != index->rd_node.relNode ||
+		mark.vacuum_epoch != epoch_before ||
+		VpCacheClaimDeletions(slot, incarnation, epoch_before + 1) !=
+		VP_DELETIONS_OURS)
+	{
+		VpCacheRelease(slot);
+		return NULL;
+	}
+	handle = palloc(sizeof(VpVacuumHandle));
+	handle->index = index;
+	handle->slot = slot;
+	handle->incarnation = incarnation;
+	return handle;
+}
+
+/*
+ * Mark the nodes of the keys VACUUM flagged (ascending) deleted, check
+ * reachability, and record that the graph reflects epoch_after.  Nodes
+ * are found by binary search of their keys (ids follow chain order).
+ */
+void
+VpVacuumDeletionsEnd(void *handle, const uint64 *keys, int64 nkeys,
+					 uint64 epoch_after)
+{
+	VpVacuumHandle *h = (VpVacuumHandle *) handle;
+	VpGraph    *graph;
+	VpRepairStats repair;
+	bool		applied = false;
+
+	memset(&repair, 0, sizeof(repair));
+	graph = VpCacheLinkBegin(h->slot, h->incarnation);
+	if (graph != NULL)
+	{
+		int64		i;
+
+		for (i = 0; i < nkeys; i++)
+		{
+			VpNodeId	node = VpGraphFindKey(graph, keys[i]);
+
+			if (node != VP_INVALID_NODE)
+				VpGraphMarkDeleted(graph, node);
+		}
+		applied = true;
+		VpCacheLinkEnd(h->slot);
+		graph = VpCacheLinkBegin(h->slot, h->incarnation);
+		if (graph != NULL)
+		{
+			RepairGraph(h->index, graph, &repair);
+			VpCacheLinkEnd(h->slot);
+		}
+	}
+	VpCacheFinishDeletions(h->slot, epoch_after, applied,
+						   applied ? &repair : NULL);
+	VpCacheRelease(h->slot);
+	pfree(h);
 }

@@ -1,76 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * vpgraph.c
- *	  The in-memory HNSW graph: layout, insert, k-NN search, delete-mark.
+ *	  The HNSW graph's region: layout, accessors, copies, scratch memory,
+ *	  visited sets, and the images snapshots are made of.
  *
- * This is standard HNSW (Malkov & Yashunin, "Efficient and robust
- * approximate nearest neighbor search using Hierarchical Navigable Small
- * World graphs"): every node draws a level with mL = 1/ln(m); an insert
- * descends greedily through the levels above the new node's, then runs an
- * ef_construction-wide search on each level from the node's own down to 0,
- * chooses neighbours with the paper's heuristic (Algorithm 4) and links
- * both ways.  Like pgvector, the slots the heuristic leaves empty are
- * filled with the closest candidates it pruned, so that every list is as
- * full as it can be: fuller lists reach a given recall at a smaller ef.
+ * The layout is described in vpgraph_internal.h.  Levels are geometric: a
+ * node reaches level l >= 1 with probability m^-l, so the expected number
+ * of upper-level lists per node is 1/(m - 1); the pool is sized for twice
+ * that plus room for two nodes of the maximum level.  When nodes, pool or
+ * (SPARSE) arena run out, staging reports VP_GRAPH_FULL without changing
+ * anything and the caller copies the graph into a bigger region
+ * (VpGraphCopy keeps every id and offset).
  *
- * Region layout.  The caller hands us one block of memory; everything is
- * found from its start by byte offsets kept in the header, never by raw
- * pointers, so the block can live in shared memory mapped at a different
- * address in every process.  In order, each array starting on a 64-byte
- * boundary:
- *
- *	 VpGraph header		  parameters, offsets, counters, entry point, RNG
- *	 vectors			  capacity x float[dims] (normalised for cosine)
- *	 node info			  capacity x VpGraphNode: label, key, level,
- *						  first slot in the upper-level pool, next duplicate
- *	 node flags			  capacity x uint8: deleted, has duplicates
- *	 level-0 lists		  capacity x int32[1 + 2m]: count, then ids
- *	 upper-level pool	  pool_slots x int32[1 + m]: count, then ids; a
- *						  node of level L owns slots pool_start ..
- *						  pool_start + L - 1 (its levels 1..L)
- *
- * Levels are geometric: a node reaches level l >= 1 with probability
- * m^-l, so the expected number of upper-level lists per node is
- * 1/(m - 1).  The pool is sized for twice that plus room for two nodes of
- * the maximum level; when either the nodes or the pool run out, insert
- * reports VP_GRAPH_FULL without changing anything and the caller copies the
- * graph into a bigger region (VpGraphCopy keeps every id and offset).  For
- * dims = 128 and m = 16 a node costs 512 (vector) + 132 (level-0 list) +
- * 32 (info) + 1 (flags) + about 9 (pool share) = ~686 bytes, against a
- * budget of 1.25 x (4 dims + 8 m) = 800.
- *
- * Exact duplicates.  A vector identical to the closest node an insert
- * finds is not linked into the graph at all: it joins that node's chain
- * of duplicates (dup_next) and a search returns the chain's live members
- * at the same distance whenever it returns (or passes) the head.  Without
- * this, hundreds of identical vectors (zero embeddings, defaults) fill
- * each other's lists with zero-distance links and most of them become
- * unreachable.
- *
- * Concurrency.  Search only reads the region, so any number of processes
- * may search one graph at once, each with its own VpGraphScratch.  An
- * insert (one writer at a time; the caller serialises writers) publishes
- * in an order that lets a concurrent reader always see a consistent graph:
- * the new node's vector, info and own lists are written first, then the
- * node count is raised with a release store, then the new node is added to
- * its neighbours' lists (ids stored before a list's count is raised with a
- * release store), and the entry point moves last.  Readers load counts
- * with acquire and ignore ids at or beyond the node count they started
- * with.  A neighbour list that is re-selected in place may be seen by a
- * reader as a mix of old and new ids; each is a valid, published node, so
- * the search stays safe and merely approximate, as it is anyway.
- *
- * A bulk build (VpGraphStage, then VpGraphLinkStaged) writes all nodes
- * first and then links them with several writer threads, while nobody
- * searches.  Each change to a node's lists or duplicate chain is made under
- * that node's spinlock, a new node's own lists are complete (and copied)
- * before anything links to it, and the entry point moves by compare and
- * swap.  Neighbour ids are stored with release and loaded with acquire, so
- * a reader that follows an id sees the node's data.
+ * Memory per node, dims 784 and m 16: a float32 code is 3136 bytes, an SQ8
+ * code 800; plus 132 (level-0 list), 32 (node info), 1 (flags) and about
+ * 9 (pool share).
  *
  * This file includes no PostgreSQL header: it is compiled into the server
- * module and standalone into the unit tests.  Nothing here allocates
- * except VpGraphScratchCreate, through the caller's allocator.
+ * module and standalone into the unit tests.
  *
  * IDENTIFICATION
  *	  src/vpgraph.c
@@ -78,133 +25,29 @@
  *-------------------------------------------------------------------------
  */
 #include <math.h>
-#include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vpdistance.h"
-#include "vpgraph.h"
-
-#define VP_GRAPH_MAGIC		0x56504752	/* "VPGR" */
-#define VP_GRAPH_VERSION	2
-#define VP_GRAPH_MAX_DIMS	16000
-#define LAYOUT_ALIGN		64
-
-#if defined(__GNUC__)
-#define LoadAcquire(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define StoreRelease(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#define Prefetch(p)			__builtin_prefetch((p), 0, 3)
-#define LoadFlags(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
-#define SetFlags(p, f)		__atomic_fetch_or((p), (f), __ATOMIC_RELAXED)
-#else
-#define LoadAcquire(p)		(*(volatile const int32_t *) (p))
-#define StoreRelease(p, v)	(*(volatile int32_t *) (p) = (v))
-#define Prefetch(p)			((void) (p))
-#define LoadFlags(p)		(*(volatile const uint8_t *) (p))
-#define SetFlags(p, f)		(*(volatile uint8_t *) (p) |= (f))
-#endif
-
-/* Bits of a node's flags byte */
-#define NODE_DELETED		0x01	/* traversed but never returned */
-#define NODE_HAS_DUPS		0x02	/* dup_next may lead to duplicates */
-
-/* Per-node bookkeeping; 32 bytes */
-typedef struct VpGraphNode
-{
-	uint64_t	label;			/* returned with search hits (heap TID) */
-	uint64_t	key;			/* the record the node came from */
-	uint32_t	pool_start;		/* first upper-level slot (levels 1..level) */
-	uint8_t		level;			/* top level, 0..VP_GRAPH_MAX_LEVEL-1 */
-	uint8_t		unused8;
-	uint16_t	unused;
-	VpNodeId	dup_next;		/* next node with an identical vector, or
-								 * VP_INVALID_NODE; duplicates have no links */
-} VpGraphNode;
-
-/* The header at the start of the region */
-struct VpGraph
-{
-	uint32_t	magic;			/* VP_GRAPH_MAGIC */
-	uint32_t	version;		/* VP_GRAPH_VERSION */
-	VpGraphParams params;		/* as laid out */
-	uint64_t	region_bytes;	/* VpGraphRegionSize(&params) */
-	uint64_t	vectors_off;	/* byte offsets from the region's start */
-	uint64_t	nodes_off;
-	uint64_t	flags_off;
-	uint64_t	level0_off;
-	uint64_t	pool_off;
-	uint32_t	vector_bytes;	/* bytes per stored vector */
-	uint32_t	level0_stride;	/* bytes per level-0 list: (1 + 2m) int32 */
-	uint32_t	upper_stride;	/* bytes per pool slot: (1 + m) int32 */
-	uint32_t	pool_slots;		/* slots in the upper-level pool */
-	uint32_t	pool_used;		/* slots handed out */
-	int32_t		count;			/* nodes, incl. deleted; release-stored */
-	int32_t		staged;			/* nodes written, linked or not: == count
-								 * except during a bulk build */
-	int32_t		deleted_count;	/* nodes marked deleted */
-	VpNodeId	entry_point;	/* top-level node; release-stored */
-	uint64_t	rng_state;		/* splitmix64 state for levels */
-};
-
-/* One entry of a candidate or result list */
-typedef struct Candidate
-{
-	float		dist;
-	VpNodeId	id;
-} Candidate;
-
-/* Per-searcher working memory (one allocation, carved up) */
-struct VpGraphScratch
-{
-	VpAllocator allocator;		/* who frees us */
-	int			dims;			/* query buffer size */
-	int32_t		capacity;		/* visited array size */
-	int			max_ef;			/* largest ef we have room for */
-	int			max_m;			/* largest m we have room for */
-	uint32_t	epoch;			/* current visited mark */
-	uint32_t	ndist;			/* distance evaluations, for interrupts */
-	uint32_t   *visited;		/* capacity stamps; == epoch means seen */
-	float	   *query;			/* dims floats: normalised cosine query */
-	Candidate  *cand;			/* min-heap of nodes to expand */
-	int			cand_cap;
-	Candidate  *result;			/* max-heap of best nodes so far */
-	Candidate  *found;			/* a layer search's result, ascending */
-	Candidate  *reselect;		/* a full list plus one, to re-select */
-	int32_t    *pruned;			/* indexes the heuristic passed over */
-	VpNodeId   *selected;		/* ids chosen by the heuristic */
-	int32_t    *own_links;		/* a new node's lists, copied (levels x
-								 * (1 + 2m)) */
-	uint8_t    *known;			/* verdicts of the reselect entries */
-	uint8_t    *verdicts;		/* verdicts of the selected ids */
-	VpNodeId   *added;			/* ids kept now but pruned before */
-	uint8_t    *memo;			/* during a bulk build: the verdict memo
-								 * (see ListVerdicts), else NULL */
-};
+#include "vpgraph_internal.h"
 
 /* Region layout for one set of parameters */
 typedef struct GraphLayout
 {
-	size_t		vectors_off;
+	size_t		codes_off;
+	size_t		offsets_off;
 	size_t		nodes_off;
 	size_t		flags_off;
 	size_t		level0_off;
 	size_t		pool_off;
 	size_t		total;
-	uint32_t	vector_bytes;
+	uint32_t	code_bytes;
 	uint32_t	level0_stride;
 	uint32_t	upper_stride;
 	uint32_t	pool_slots;
 } GraphLayout;
-
-
-/* ----------------------------------------------------------------------
- * Small helpers
- * ----------------------------------------------------------------------
- */
 
 /*
  * AddSize, MulSize, AlignSize
@@ -239,6 +82,21 @@ AlignSize(size_t a, size_t *result)
 }
 
 /*
+ * AddArray
+ *		Place an array of n elements of size bytes at *off, and move *off to
+ *		the next aligned offset after it.
+ */
+static int
+AddArray(size_t *off, size_t n, size_t size, size_t *placed)
+{
+	size_t		bytes;
+
+	*placed = *off;
+	return MulSize(n, size, &bytes) && AddSize(*off, bytes, off) &&
+		AlignSize(*off, off);
+}
+
+/*
  * ComputeLayout
  *		Validate params and compute where each array lives.  Returns 0 for
  *		invalid parameters or a size that does not fit size_t.
@@ -247,22 +105,20 @@ static int
 ComputeLayout(const VpGraphParams *params, GraphLayout *layout)
 {
 	size_t		off;
-	size_t		bytes;
 	size_t		slots;
+	size_t		dummy;
 
 	if (params == NULL ||
-		params->dims < 1 || params->dims > VP_GRAPH_MAX_DIMS ||
+		!VpCodesValid(params->codes, params->metric, params->dims) ||
 		params->m < 2 || params->m > VP_GRAPH_MAX_M ||
 		params->ef_construction < 1 ||
 		params->ef_construction > VP_GRAPH_MAX_EF ||
 		params->capacity < 1 ||
-		(params->metric != VP_METRIC_L2 &&
-		 params->metric != VP_METRIC_INNER_PRODUCT &&
-		 params->metric != VP_METRIC_COSINE &&
-		 params->metric != VP_METRIC_L1))
+		(params->codes == VP_CODE_SPARSE) != (params->arena_bytes > 0))
 		return 0;
 
-	layout->vector_bytes = (uint32_t) params->dims * sizeof(float);
+	memset(layout, 0, sizeof(GraphLayout));
+	layout->code_bytes = (uint32_t) VpCodeFixedBytes(params->codes, params->dims);
 	layout->level0_stride = (uint32_t) (1 + 2 * params->m) * sizeof(int32_t);
 	layout->upper_stride = (uint32_t) (1 + params->m) * sizeof(int32_t);
 
@@ -275,745 +131,28 @@ ComputeLayout(const VpGraphParams *params, GraphLayout *layout)
 
 	if (!AlignSize(sizeof(VpGraph), &off))
 		return 0;
-	layout->vectors_off = off;
-	if (!MulSize((size_t) params->capacity, layout->vector_bytes, &bytes) ||
-		!AddSize(off, bytes, &off) || !AlignSize(off, &off))
+	if (params->codes == VP_CODE_SPARSE)
+	{
+		if (params->arena_bytes > SIZE_MAX ||
+			!AddArray(&off, (size_t) params->arena_bytes, 1, &layout->codes_off) ||
+			!AddArray(&off, (size_t) params->capacity, sizeof(uint64_t),
+					  &layout->offsets_off))
+			return 0;
+	}
+	else if (!AddArray(&off, (size_t) params->capacity, layout->code_bytes,
+					   &layout->codes_off))
 		return 0;
-	layout->nodes_off = off;
-	if (!MulSize((size_t) params->capacity, sizeof(VpGraphNode), &bytes) ||
-		!AddSize(off, bytes, &off) || !AlignSize(off, &off))
+	if (!AddArray(&off, (size_t) params->capacity, sizeof(VpGraphNode),
+				  &layout->nodes_off) ||
+		!AddArray(&off, (size_t) params->capacity, 1, &layout->flags_off) ||
+		!AddArray(&off, (size_t) params->capacity, layout->level0_stride,
+				  &layout->level0_off) ||
+		!AddArray(&off, slots, layout->upper_stride, &layout->pool_off))
 		return 0;
-	layout->flags_off = off;
-	if (!AddSize(off, (size_t) params->capacity, &off) ||
-		!AlignSize(off, &off))
-		return 0;
-	layout->level0_off = off;
-	if (!MulSize((size_t) params->capacity, layout->level0_stride, &bytes) ||
-		!AddSize(off, bytes, &off) || !AlignSize(off, &off))
-		return 0;
-	layout->pool_off = off;
-	if (!MulSize(slots, layout->upper_stride, &bytes) ||
-		!AddSize(off, bytes, &off) || !AlignSize(off, &off))
-		return 0;
+	(void) dummy;
 	layout->total = off;
 	return 1;
 }
-
-/*
- * GraphIsValid
- *		Cheap sanity check of a header handed to us.
- */
-static inline int
-GraphIsValid(const VpGraph *graph)
-{
-	return graph != NULL && graph->magic == VP_GRAPH_MAGIC &&
-		graph->version == VP_GRAPH_VERSION;
-}
-
-/*
- * NodeVector, NodeInfo
- *		The stored vector and the bookkeeping of a node (id < capacity).
- */
-static inline float *
-NodeVector(const VpGraph *graph, VpNodeId id)
-{
-	return (float *) ((char *) graph + graph->vectors_off +
-					  (size_t) id * graph->vector_bytes);
-}
-
-static inline VpGraphNode *
-NodeInfo(const VpGraph *graph, VpNodeId id)
-{
-	return (VpGraphNode *) ((char *) graph + graph->nodes_off) + id;
-}
-
-/*
- * NodeFlags
- *		A node's flags byte (NODE_*).  The flags live in a dense array of
- *		their own, a byte per node, because a search tests them for every
- *		node it meets: the array stays in the CPU caches where the 32-byte
- *		node info would not.
- */
-static inline uint8_t *
-NodeFlags(const VpGraph *graph, VpNodeId id)
-{
-	return (uint8_t *) graph + graph->flags_off + id;
-}
-
-/*
- * NodeLinks
- *		The neighbour list of a node on one level: element 0 is the count,
- *		then the ids.  NULL if the node does not reach that level (only
- *		possible with a damaged graph; callers skip it).
- */
-static inline int32_t *
-NodeLinks(const VpGraph *graph, VpNodeId id, int level)
-{
-	const VpGraphNode *info;
-
-	if (level == 0)
-		return (int32_t *) ((char *) graph + graph->level0_off +
-							(size_t) id * graph->level0_stride);
-	info = NodeInfo(graph, id);
-	if (level > info->level)
-		return NULL;
-	return (int32_t *) ((char *) graph + graph->pool_off +
-						((size_t) info->pool_start + level - 1) *
-						graph->upper_stride);
-}
-
-/*
- * MaxLinks
- *		List capacity on a level: 2m on level 0, m above.
- */
-static inline int
-MaxLinks(const VpGraph *graph, int level)
-{
-	return level == 0 ? 2 * graph->params.m : graph->params.m;
-}
-
-/*
- * Distance
- *		Distance between two vectors in the graph's internal metric.  Both
- *		are already normalised for cosine, so 1 - dot is the cosine
- *		distance.  Every metric here is symmetric.
- */
-static inline float
-Distance(const VpGraph *graph, const float *a, const float *b)
-{
-	size_t		n = (size_t) graph->params.dims;
-
-	switch (graph->params.metric)
-	{
-		case VP_METRIC_L2:
-			return vp_kernels.l2_squared(a, b, n);
-		case VP_METRIC_INNER_PRODUCT:
-			return -vp_kernels.inner_product(a, b, n);
-		case VP_METRIC_COSINE:
-			return 1.0f - vp_kernels.inner_product(a, b, n);
-		case VP_METRIC_L1:
-			return vp_kernels.l1(a, b, n);
-	}
-	return 0.0f;
-}
-
-/*
- * NormalizeInto
- *		dst = src / |src|, with the norm taken in double.  A zero vector is
- *		copied as is (cosine callers never pass one; it then sits at
- *		distance 1 from everything rather than producing NaNs).
- */
-static void
-NormalizeInto(float *dst, const float *src, int dims)
-{
-	double		norm = 0.0;
-	int			i;
-
-	for (i = 0; i < dims; i++)
-		norm += (double) src[i] * src[i];
-	if (norm > 0.0)
-	{
-		double		inv = 1.0 / sqrt(norm);
-
-		for (i = 0; i < dims; i++)
-			dst[i] = (float) (src[i] * inv);
-	}
-	else if (dst != src)
-		memcpy(dst, src, sizeof(float) * dims);
-}
-
-/*
- * NextRandom
- *		splitmix64 step; the state lives in the graph header so that the
- *		sequence of levels survives VpGraphCopy.
- */
-static inline uint64_t
-NextRandom(uint64_t *state)
-{
-	uint64_t	z = (*state += 0x9E3779B97F4A7C15ULL);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
-/*
- * RandomLevel
- *		floor(-ln(U) * mL) with U uniform in (0, 1] and mL = 1/ln(m),
- *		capped at the top level we have room for.
- */
-static int
-RandomLevel(uint64_t *state, int m)
-{
-	double		u = ((double) (NextRandom(state) >> 11) + 1.0) *
-		(1.0 / 9007199254740992.0);
-	double		level = -log(u) / log((double) m);
-
-	if (level >= VP_GRAPH_MAX_LEVEL - 1)
-		return VP_GRAPH_MAX_LEVEL - 1;
-	return (int) level;
-}
-
-
-/* ----------------------------------------------------------------------
- * Binary heaps of candidates, in scratch memory
- * ----------------------------------------------------------------------
- */
-
-/*
- * HeapPush, HeapPop
- *		Binary heaps of candidates: with max false the closest is on top
- *		(candidates to expand), with max true the farthest (results, so the
- *		worst can be evicted).  max is always a constant, so each use
- *		inlines to a plain min- or max-heap.
- */
-static inline int
-HeapAbove(Candidate a, Candidate b, int max)
-{
-	return max ? a.dist > b.dist : a.dist < b.dist;
-}
-
-static inline void
-HeapPush(Candidate *heap, int *n, Candidate c, int max)
-{
-	int			i = (*n)++;
-
-	while (i > 0)
-	{
-		int			parent = (i - 1) / 2;
-
-		if (!HeapAbove(c, heap[parent], max))
-			break;
-		heap[i] = heap[parent];
-		i = parent;
-	}
-	heap[i] = c;
-}
-
-static inline Candidate
-HeapPop(Candidate *heap, int *n, int max)
-{
-	Candidate	top = heap[0];
-	Candidate	last = heap[--(*n)];
-	int			size = *n;
-	int			i = 0;
-
-	for (;;)
-	{
-		int			child = 2 * i + 1;
-
-		if (child >= size)
-			break;
-		if (child + 1 < size && HeapAbove(heap[child + 1], heap[child], max))
-			child++;
-		if (!HeapAbove(heap[child], last, max))
-			break;
-		heap[i] = heap[child];
-		i = child;
-	}
-	if (size > 0)
-		heap[i] = last;
-	return top;
-}
-
-#define MinHeapPush(heap, n, c)	HeapPush(heap, n, c, 0)
-#define MinHeapPop(heap, n)		HeapPop(heap, n, 0)
-#define MaxHeapPush(heap, n, c)	HeapPush(heap, n, c, 1)
-#define MaxHeapPop(heap, n)		HeapPop(heap, n, 1)
-
-/*
- * MinHeapPushBounded
- *		Push onto a min-heap of at most cap entries.  When it is full the
- *		farthest entry (always a leaf) gives way if c is closer, else c is
- *		dropped: the farthest candidates are the ones a bounded search
- *		would never expand anyway.  Rare, so the linear leaf scan is fine.
- */
-static inline void
-MinHeapPushBounded(Candidate *heap, int *n, int cap, Candidate c)
-{
-	int			worst;
-	int			i;
-
-	if (*n < cap)
-	{
-		MinHeapPush(heap, n, c);
-		return;
-	}
-	worst = *n / 2;
-	for (i = worst + 1; i < *n; i++)
-		if (heap[i].dist > heap[worst].dist)
-			worst = i;
-	if (c.dist >= heap[worst].dist)
-		return;
-	/* a smaller value at a leaf only ever needs to move up */
-	i = worst;
-	while (i > 0)
-	{
-		int			parent = (i - 1) / 2;
-
-		if (heap[parent].dist <= c.dist)
-			break;
-		heap[i] = heap[parent];
-		i = parent;
-	}
-	heap[i] = c;
-}
-
-/* ----------------------------------------------------------------------
- * Search
- * ----------------------------------------------------------------------
- */
-
-/*
- * NextEpoch
- *		Start a new visited set: bump the stamp, and clear the array only
- *		when the 32-bit stamp wraps (once per four billion layer searches).
- */
-static inline uint32_t
-NextEpoch(VpGraphScratch *scratch)
-{
-	if (++scratch->epoch == 0)
-	{
-		memset(scratch->visited, 0,
-			   sizeof(uint32_t) * (size_t) scratch->capacity);
-		scratch->epoch = 1;
-	}
-	return scratch->epoch;
-}
-
-/*
- * CountDistance
- *		Account for one distance evaluation and give the caller a chance to
- *		notice an interrupt every 256 of them.
- */
-static inline void
-CountDistance(uint32_t *ndist, void (*interrupt_check) (void))
-{
-	if ((++*ndist & 255) == 0 && interrupt_check != NULL)
-		interrupt_check();
-}
-
-/*
- * PrefetchVector
- *		Ask for the first cache lines of a node's vector ahead of use.
- */
-static inline void
-PrefetchVector(const VpGraph *graph, VpNodeId id, uint32_t max_bytes)
-{
-	const char *p = (const char *) NodeVector(graph, id);
-	uint32_t	bytes = graph->vector_bytes < max_bytes ?
-		graph->vector_bytes : max_bytes;
-	uint32_t	off;
-
-	for (off = 0; off < bytes; off += 64)
-		Prefetch(p + off);
-}
-
-/*
- * GreedyClosest
- *		Walk one upper level greedily from cur towards q: move to any
- *		closer neighbour until none is closer.  count bounds the ids we
- *		trust (nodes published when the search began).
- */
-static Candidate
-GreedyClosest(const VpGraph *graph, uint32_t *ndist, const float *q,
-			  Candidate cur, int level, int32_t count,
-			  void (*interrupt_check) (void))
-{
-	int			changed = 1;
-	int			maxn = MaxLinks(graph, level);
-
-	while (changed)
-	{
-		const int32_t *links = NodeLinks(graph, cur.id, level);
-		int			n;
-		int			i;
-
-		changed = 0;
-		if (links == NULL)
-			break;
-		n = LoadAcquire(&links[0]);
-		if (n > maxn)
-			n = maxn;
-		for (i = 0; i < n; i++)
-		{
-			VpNodeId	id = LoadAcquire(&links[1 + i]);
-
-			if (id >= 0 && id < count)
-				PrefetchVector(graph, id, 128);
-		}
-		for (i = 0; i < n; i++)
-		{
-			VpNodeId	id = LoadAcquire(&links[1 + i]);
-			float		d;
-
-			if (id < 0 || id >= count)
-				continue;
-			d = Distance(graph, q, NodeVector(graph, id));
-			CountDistance(ndist, interrupt_check);
-			if (d < cur.dist)
-			{
-				cur.dist = d;
-				cur.id = id;
-				changed = 1;
-			}
-		}
-	}
-	return cur;
-}
-
-/*
- * PushResult
- *		Offer a visited node to the ef best results.  When live_only (the
- *		final level-0 search of a query), deleted nodes are left out and
- *		the node's chain of exact duplicates, which have no links of their
- *		own, is offered at the same distance.
- */
-static inline void
-PushResult(const VpGraph *graph, Candidate *result, int *nresult, int ef,
-		   Candidate e, int live_only, int32_t count)
-{
-	VpNodeId	dup;
-	int32_t		steps = 0;
-	uint8_t		flags = LoadFlags(NodeFlags(graph, e.id));
-
-	if (!live_only || !(flags & NODE_DELETED))
-	{
-		MaxHeapPush(result, nresult, e);
-		if (*nresult > ef)
-			MaxHeapPop(result, nresult);
-	}
-	if (!live_only || !(flags & NODE_HAS_DUPS))
-		return;
-	for (dup = LoadAcquire(&NodeInfo(graph, e.id)->dup_next);
-		 dup >= 0 && dup < count && steps++ < count;	/* no cycles */
-		 dup = LoadAcquire(&NodeInfo(graph, dup)->dup_next))
-	{
-		Candidate	d;
-
-		if (*nresult >= ef && e.dist >= result[0].dist)
-			break;
-		if (LoadFlags(NodeFlags(graph, dup)) & NODE_DELETED)
-			continue;
-		d.dist = e.dist;
-		d.id = dup;
-		MaxHeapPush(result, nresult, d);
-		if (*nresult > ef)
-			MaxHeapPop(result, nresult);
-	}
-}
-
-/*
- * SearchLayer
- *		ef-bounded best-first search of one level, starting from
- *		entries[0..nentries-1] (ids with their distances to q).  With
- *		live_only, deleted nodes are expanded but kept out of the results,
- *		so up to ef live nodes come back.  The result lands in
- *		scratch->found in ascending distance; returns how many.  entries
- *		may point into scratch->found: it is consumed before being
- *		overwritten.  Allocates nothing.
- */
-static int
-SearchLayer(const VpGraph *graph, VpGraphScratch *scratch, const float *q,
-			const Candidate *entries, int nentries, int ef, int level,
-			int live_only, int32_t count, void (*interrupt_check) (void))
-{
-	uint32_t	epoch = NextEpoch(scratch);
-	uint32_t   *visited = scratch->visited;
-	Candidate  *cand = scratch->cand;
-	Candidate  *result = scratch->result;
-	int			ncand = 0;
-	int			nresult = 0;
-	int			maxn = MaxLinks(graph, level);
-	VpNodeId	fresh[2 * VP_GRAPH_MAX_M];
-	int			i;
-
-	for (i = 0; i < nentries; i++)
-	{
-		Candidate	e = entries[i];
-
-		if (visited[e.id] == epoch)
-			continue;
-		visited[e.id] = epoch;
-		MinHeapPushBounded(cand, &ncand, scratch->cand_cap, e);
-		PushResult(graph, result, &nresult, ef, e, live_only, count);
-	}
-
-	while (ncand > 0)
-	{
-		Candidate	c = MinHeapPop(cand, &ncand);
-		const int32_t *links;
-		int			n;
-		int			nfresh = 0;
-
-		if (nresult >= ef && c.dist > result[0].dist)
-			break;
-		links = NodeLinks(graph, c.id, level);
-		if (links == NULL)
-			continue;
-		n = LoadAcquire(&links[0]);
-		if (n > maxn)
-			n = maxn;
-
-		/* collect unvisited neighbours and start fetching their vectors */
-		for (i = 0; i < n; i++)
-		{
-			VpNodeId	id = LoadAcquire(&links[1 + i]);
-
-			if (id < 0 || id >= count || visited[id] == epoch)
-				continue;
-			visited[id] = epoch;
-			fresh[nfresh++] = id;
-			PrefetchVector(graph, id, 64);
-		}
-
-		for (i = 0; i < nfresh; i++)
-		{
-			VpNodeId	id = fresh[i];
-			float		d;
-
-			if (i + 1 < nfresh)
-				PrefetchVector(graph, fresh[i + 1], 1024);
-			d = Distance(graph, q, NodeVector(graph, id));
-			CountDistance(&scratch->ndist, interrupt_check);
-			if (nresult < ef || d < result[0].dist)
-			{
-				Candidate	e;
-
-				e.dist = d;
-				e.id = id;
-				MinHeapPushBounded(cand, &ncand, scratch->cand_cap, e);
-				PushResult(graph, result, &nresult, ef, e, live_only, count);
-			}
-		}
-	}
-
-	ncand = nresult;
-	while (nresult > 0)
-	{
-		int			pos = nresult - 1;
-
-		scratch->found[pos] = MaxHeapPop(result, &nresult);
-	}
-	return ncand;
-}
-
-
-/* ----------------------------------------------------------------------
- * Insert
- * ----------------------------------------------------------------------
- */
-
-/*
- * Verdicts of the selection heuristic on the entries of a neighbour list,
- * in the list's order: whether the entry was kept because it is closer to
- * the list's node than to every entry kept before it, or was pruned and
- * kept only to fill the list.  A bulk build remembers them (the memo: one
- * byte per link slot, level-0 lists first, then the pool's) so that the
- * next re-selection of a full list, which differs from the last one only
- * by the newcomer, need not compare every pair again.  This is how pgvector
- * caches its "closer" flags; the result is the same as without the memo.
- */
-#define VERDICT_UNKNOWN		0
-#define VERDICT_KEPT		1
-#define VERDICT_PRUNED		2
-
-static inline uint8_t *
-ListVerdicts(const VpGraph *graph, const uint8_t *memo, VpNodeId id,
-			 int level)
-{
-	size_t		m = (size_t) graph->params.m;
-
-	if (memo == NULL)
-		return NULL;
-	if (level == 0)
-		return (uint8_t *) memo + (size_t) id * 2 * m;
-	return (uint8_t *) memo + (size_t) graph->params.capacity * 2 * m +
-		((size_t) NodeInfo(graph, id)->pool_start + level - 1) * m;
-}
-
-static size_t
-MemoBytes(const VpGraph *graph)
-{
-	size_t		m = (size_t) graph->params.m;
-
-	return (size_t) graph->params.capacity * 2 * m +
-		(size_t) graph->pool_slots * m;
-}
-
-/*
- * Whether v, at distance d from the base vector, is closer to the base
- * than to each of the n nodes in ids (the heuristic's test).
- */
-static inline int
-CloserToBase(const VpGraph *graph, const float *v, float d,
-			 const VpNodeId *ids, int n)
-{
-	int			j;
-
-	for (j = 0; j < n; j++)
-		if (Distance(graph, v, NodeVector(graph, ids[j])) < d)
-			return 0;
-	return 1;
-}
-
-/*
- * SelectNeighbors
- *		The neighbour-selection heuristic (Algorithm 4) with pgvector's
- *		fill: walk cand (ascending distance to the base vector) and keep a
- *		candidate if it is closer to the base than to every neighbour kept
- *		so far; then fill the remaining slots, up to maxn, with the closest
- *		candidates the heuristic passed over.  Chosen ids go to
- *		scratch->selected and their verdicts to scratch->verdicts; returns
- *		how many.
- *
- *		With known (the verdicts of the last selection of these candidates,
- *		all but newcomer's), only what the newcomer can change is computed:
- *		a candidate kept before stays kept unless a candidate kept now but
- *		not before is closer to it; one pruned before stays pruned unless
- *		some candidate kept before is pruned now.
- */
-static int
-SelectNeighbors(const VpGraph *graph, VpGraphScratch *scratch,
-				const Candidate *cand, int ncand, int maxn,
-				const uint8_t *known, VpNodeId newcomer)
-{
-	VpNodeId   *selected = scratch->selected;
-	uint8_t    *verdicts = scratch->verdicts;
-	VpNodeId   *added = scratch->added;
-	int32_t    *pruned = scratch->pruned;
-	int			nselected = 0;
-	int			npruned = 0;
-	int			nadded = 0;
-	int			removed_any = 0;
-	int			i;
-
-	for (i = 0; i < ncand && nselected < maxn; i++)
-	{
-		const float *v = NodeVector(graph, cand[i].id);
-		int			good;
-
-		if (known == NULL)
-			good = CloserToBase(graph, v, cand[i].dist, selected, nselected);
-		else if (cand[i].id == newcomer ||
-				 (known[i] == VERDICT_PRUNED && removed_any))
-		{
-			good = CloserToBase(graph, v, cand[i].dist, selected, nselected);
-			if (good)
-				added[nadded++] = cand[i].id;
-		}
-		else if (known[i] == VERDICT_KEPT)
-		{
-			good = CloserToBase(graph, v, cand[i].dist, added, nadded);
-			if (!good)
-				removed_any = 1;
-		}
-		else
-			good = 0;
-		if (good)
-		{
-			verdicts[nselected] = VERDICT_KEPT;
-			selected[nselected++] = cand[i].id;
-		}
-		else
-			pruned[npruned++] = i;
-	}
-	for (i = 0; i < npruned && nselected < maxn; i++)
-	{
-		verdicts[nselected] = VERDICT_PRUNED;
-		selected[nselected++] = cand[pruned[i]].id;
-	}
-	return nselected;
-}
-
-/*
- * AddReverseLink
- *		Add new_id (at distance d) to node's list on level.  If the list is
- *		full, re-select among the old neighbours plus new_id with the same
- *		heuristic and fill.  Ids are written before the count is raised.
- */
-static void
-AddReverseLink(VpGraph *graph, VpGraphScratch *scratch, VpNodeId node,
-			   int level, VpNodeId new_id, float d)
-{
-	int32_t    *links = NodeLinks(graph, node, level);
-	uint8_t    *memo = ListVerdicts(graph, scratch->memo, node, level);
-	int			maxn = MaxLinks(graph, level);
-	const float *v;
-	Candidate  *cand = scratch->reselect;
-	uint8_t    *known = scratch->known;
-	int			all_known = memo != NULL;
-	int			n;
-	int			k;
-	int			i;
-
-	if (links == NULL)
-		return;
-	n = links[0];
-	if (n > maxn)
-		n = maxn;
-	if (n < maxn)
-	{
-		if (memo != NULL)
-			memo[n] = VERDICT_UNKNOWN;
-		StoreRelease(&links[1 + n], new_id);
-		StoreRelease(&links[0], n + 1);
-		return;
-	}
-
-	/* full: gather old neighbours and the new one, sorted by distance */
-	v = NodeVector(graph, node);
-	for (i = 0; i < n; i++)
-	{
-		cand[i].id = links[1 + i];
-		cand[i].dist = Distance(graph, v, NodeVector(graph, cand[i].id));
-		known[i] = memo != NULL ? memo[i] : VERDICT_UNKNOWN;
-		if (known[i] == VERDICT_UNKNOWN)
-			all_known = 0;
-	}
-	cand[n].id = new_id;
-	cand[n].dist = d;
-	known[n] = VERDICT_UNKNOWN;
-
-	/*
-	 * Insertion sort.  The new node goes before old neighbours at the same
-	 * distance: with many identical vectors, every list would otherwise
-	 * keep its oldest duplicates and no later duplicate would ever get an
-	 * incoming link, leaving them unreachable.
-	 */
-	for (i = 1; i <= n; i++)
-	{
-		Candidate	c = cand[i];
-		uint8_t		kc = known[i];
-		int			j = i - 1;
-
-		while (j >= 0 && (cand[j].dist > c.dist ||
-						  (i == n && cand[j].dist == c.dist)))
-		{
-			cand[j + 1] = cand[j];
-			known[j + 1] = known[j];
-			j--;
-		}
-		cand[j + 1] = c;
-		known[j + 1] = kc;
-	}
-
-	k = SelectNeighbors(graph, scratch, cand, n + 1, maxn,
-						all_known ? known : NULL, new_id);
-	if (k < n)
-		StoreRelease(&links[0], k);
-	for (i = 0; i < k; i++)
-		StoreRelease(&links[1 + i], scratch->selected[i]);
-	if (memo != NULL)
-		memcpy(memo, scratch->verdicts, (size_t) k);
-	StoreRelease(&links[0], k);
-}
-
-
-/* ----------------------------------------------------------------------
- * Exported functions
- * ----------------------------------------------------------------------
- */
 
 /*
  * VpGraphRegionSize
@@ -1034,10 +173,7 @@ VpGraphRegionSize(const VpGraphParams *params)
  * VpGraphInit
  *		Lay out an empty graph at the start of region.  Only the header is
  *		written, so laying out a large region costs nothing up front; node
- *		memory is initialised as nodes are inserted.  region must be at
- *		least 8-byte aligned (64 is best: the arrays are 64-byte aligned
- *		relative to the start) and size at least VpGraphRegionSize(params).
- *		Returns the graph (== region) or NULL on bad input.
+ *		memory is initialised as nodes are staged.
  */
 VpGraph *
 VpGraphInit(void *region, size_t size, const VpGraphParams *params)
@@ -1056,56 +192,72 @@ VpGraphInit(void *region, size_t size, const VpGraphParams *params)
 	graph->version = VP_GRAPH_VERSION;
 	graph->params = *params;
 	graph->region_bytes = layout.total;
-	graph->vectors_off = layout.vectors_off;
+	graph->codes_off = layout.codes_off;
+	graph->offsets_off = layout.offsets_off;
 	graph->nodes_off = layout.nodes_off;
 	graph->flags_off = layout.flags_off;
 	graph->level0_off = layout.level0_off;
 	graph->pool_off = layout.pool_off;
-	graph->vector_bytes = layout.vector_bytes;
+	graph->code_bytes = layout.code_bytes;
 	graph->level0_stride = layout.level0_stride;
 	graph->upper_stride = layout.upper_stride;
 	graph->pool_slots = layout.pool_slots;
-	graph->pool_used = 0;
-	graph->count = 0;
-	graph->staged = 0;
-	graph->deleted_count = 0;
 	graph->entry_point = VP_INVALID_NODE;
 	graph->rng_state = params->seed;
 	return graph;
 }
 
 /*
+ * SameShape
+ *		Whether two graphs store the same kind of nodes (so that node data
+ *		can move between them byte for byte).
+ */
+static int
+SameShape(const VpGraph *a, const VpGraph *b)
+{
+	return a->params.dims == b->params.dims && a->params.m == b->params.m &&
+		a->params.metric == b->params.metric &&
+		a->params.codes == b->params.codes &&
+		a->code_bytes == b->code_bytes &&
+		a->level0_stride == b->level0_stride &&
+		a->upper_stride == b->upper_stride;
+}
+
+/*
  * VpGraphCopy
- *		Copy every node of src into the empty graph dst, keeping ids,
- *		labels, keys, levels, deletion flags, links, the entry point and the
- *		level generator's state, so that inserting into dst continues
- *		exactly as inserting into src would have (given room).  dst must
- *		have the same dims, m and metric, room for src's nodes and pool
- *		slots.  Pool slots keep their indexes, so node info is copied
- *		verbatim.  src must not be written meanwhile.  Returns 0 or -1.
+ *		Copy every staged node of src into the empty graph dst (see
+ *		vpgraph.h).  Pool slots and arena offsets keep their values, so
+ *		node info is copied verbatim.
  */
 int
 VpGraphCopy(VpGraph *dst, const VpGraph *src)
 {
 	int32_t		count;
+	int32_t		i;
+	uint8_t    *flags;
 
 	if (!GraphIsValid(dst) || !GraphIsValid(src) || dst == src)
 		return -1;
 	count = LoadAcquire(&src->count);
-	if (dst->count != 0 || src->staged != count ||
-		dst->params.dims != src->params.dims ||
-		dst->params.m != src->params.m ||
-		dst->params.metric != src->params.metric ||
-		dst->params.capacity < count ||
-		dst->pool_slots < src->pool_used ||
-		dst->vector_bytes != src->vector_bytes ||
-		dst->level0_stride != src->level0_stride ||
-		dst->upper_stride != src->upper_stride)
+	if (dst->count != 0 || !SameShape(dst, src) ||
+		dst->params.capacity < count || dst->pool_slots < src->pool_used ||
+		(src->params.codes == VP_CODE_SPARSE &&
+		 dst->params.arena_bytes < src->arena_used))
 		return -1;
 
-	memcpy((char *) dst + dst->vectors_off,
-		   (const char *) src + src->vectors_off,
-		   (size_t) count * src->vector_bytes);
+	if (src->params.codes == VP_CODE_SPARSE)
+	{
+		memcpy((char *) dst + dst->codes_off,
+			   (const char *) src + src->codes_off, src->arena_used);
+		memcpy((char *) dst + dst->offsets_off,
+			   (const char *) src + src->offsets_off,
+			   (size_t) count * sizeof(uint64_t));
+		dst->arena_used = src->arena_used;
+	}
+	else
+		memcpy((char *) dst + dst->codes_off,
+			   (const char *) src + src->codes_off,
+			   (size_t) count * src->code_bytes);
 	memcpy((char *) dst + dst->nodes_off,
 		   (const char *) src + src->nodes_off,
 		   (size_t) count * sizeof(VpGraphNode));
@@ -1117,97 +269,62 @@ VpGraphCopy(VpGraph *dst, const VpGraph *src)
 	memcpy((char *) dst + dst->pool_off,
 		   (const char *) src + src->pool_off,
 		   (size_t) src->pool_used * src->upper_stride);
+
+	/* no writer is active: no node is locked, and a claim is a link */
+	flags = (uint8_t *) dst + dst->flags_off;
+	for (i = 0; i < count; i++)
+		flags[i] &= (uint8_t) ~NODE_LOCK;
+
 	dst->pool_used = src->pool_used;
 	dst->deleted_count = src->deleted_count;
 	dst->rng_state = src->rng_state;
 	dst->entry_point = src->entry_point;
-	dst->staged = count;
 	StoreRelease(&dst->count, count);
 	return 0;
 }
 
-/*
+/* ----------------------------------------------------------------------
  * Accessors.  An invalid graph or node id gives 0 / NULL rather than a
  * read outside the region.
+ * ----------------------------------------------------------------------
  */
 
-/*
- * VpGraphCount
- *		Nodes in the graph, deleted ones included (acquire: a concurrent
- *		insert's node is counted only once it is complete).
- */
 int32_t
 VpGraphCount(const VpGraph *graph)
 {
 	return GraphIsValid(graph) ? LoadAcquire(&graph->count) : 0;
 }
 
-/*
- * VpGraphDeletedCount
- *		Nodes marked deleted; the cache compares it with the count to decide
- *		when a rebuild pays off.
- */
 int32_t
 VpGraphDeletedCount(const VpGraph *graph)
 {
-	return GraphIsValid(graph) ? graph->deleted_count : 0;
+	return GraphIsValid(graph) ? LoadAcquire(&graph->deleted_count) : 0;
 }
 
-/*
- * VpGraphCapacity
- *		Nodes the region was laid out for.
- */
 int32_t
 VpGraphCapacity(const VpGraph *graph)
 {
 	return GraphIsValid(graph) ? graph->params.capacity : 0;
 }
 
-/*
- * VpGraphGetParams
- *		The parameters the region was laid out with (in the region itself).
- */
 const VpGraphParams *
 VpGraphGetParams(const VpGraph *graph)
 {
 	return GraphIsValid(graph) ? &graph->params : NULL;
 }
 
-/*
- * VpGraphRegionBytes
- *		Bytes the layout occupies (VpGraphRegionSize of its parameters).
- */
 size_t
 VpGraphRegionBytes(const VpGraph *graph)
 {
 	return GraphIsValid(graph) ? (size_t) graph->region_bytes : 0;
 }
 
-/*
- * NodeIsValid
- *		Whether id names a published node of graph.
- */
-static inline int
-NodeIsValid(const VpGraph *graph, VpNodeId node)
-{
-	return GraphIsValid(graph) && node >= 0 &&
-		node < LoadAcquire(&graph->count);
-}
-
-/*
- * VpGraphLabel
- *		The label given at insert (the AM keeps the heap TID there).
- */
 uint64_t
 VpGraphLabel(const VpGraph *graph, VpNodeId node)
 {
 	return NodeIsValid(graph, node) ? NodeInfo(graph, node)->label : 0;
 }
 
-/*
- * VpGraphKey
- *		The key given at insert (the AM keeps the index item there).
- */
 uint64_t
 VpGraphKey(const VpGraph *graph, VpNodeId node)
 {
@@ -1215,9 +332,23 @@ VpGraphKey(const VpGraph *graph, VpNodeId node)
 }
 
 /*
- * VpGraphIsDeleted
- *		Whether the node was marked deleted.
+ * VpGraphGetItem
+ *		The item a node was staged with; 0 for an invalid node.
  */
+int
+VpGraphGetItem(const VpGraph *graph, VpNodeId node, VpGraphItem *item)
+{
+	const VpGraphNode *info;
+
+	if (!NodeIsValid(graph, node))
+		return 0;
+	info = NodeInfo(graph, node);
+	item->label = info->label;
+	item->key = info->key;
+	item->block = info->block;
+	return 1;
+}
+
 int
 VpGraphIsDeleted(const VpGraph *graph, VpNodeId node)
 {
@@ -1225,61 +356,204 @@ VpGraphIsDeleted(const VpGraph *graph, VpNodeId node)
 		(LoadFlags(NodeFlags(graph, node)) & NODE_DELETED) != 0 : 0;
 }
 
-/*
- * VpGraphVector
- *		The stored vector (normalised for cosine), or NULL.
- */
-const float *
-VpGraphVector(const VpGraph *graph, VpNodeId node)
+int
+VpGraphIsLinked(const VpGraph *graph, VpNodeId node)
 {
-	return NodeIsValid(graph, node) ? NodeVector(graph, node) : NULL;
+	return NodeIsValid(graph, node) ?
+		(LoadFlags(NodeFlags(graph, node)) & NODE_LINKED) != 0 : 0;
+}
+
+const void *
+VpGraphCode(const VpGraph *graph, VpNodeId node)
+{
+	if (!NodeIsValid(graph, node) ||
+		(LoadFlags(NodeFlags(graph, node)) & NODE_GONE))
+		return NULL;
+	return NodeCode(graph, node);
+}
+
+/*
+ * VpGraphFindKey
+ *		Binary search of the node keys, ascending in id when nodes are staged
+ *		in key order.
+ */
+VpNodeId
+VpGraphFindKey(const VpGraph *graph, uint64_t key)
+{
+	int32_t		lo = 0;
+	int32_t		hi;
+
+	if (!GraphIsValid(graph))
+		return VP_INVALID_NODE;
+	hi = LoadAcquire(&graph->count) - 1;
+	while (lo <= hi)
+	{
+		int32_t		mid = lo + (hi - lo) / 2;
+		uint64_t	k = NodeInfo(graph, mid)->key;
+
+		if (k == key)
+			return mid;
+		if (k < key)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return VP_INVALID_NODE;
 }
 
 /*
  * VpGraphDistance
- *		Distance from query (raw, not normalised) to a stored node in the
- *		graph's internal metric.  For cosine the query's norm is divided
- *		out here, so callers need not normalise; a zero query is at
- *		distance 1, as in search.  0 for an invalid node.
+ *		Distance from a query vector to a node's code (0 for an invalid or
+ *		gone node), in the graph's metric.
  */
 float
-VpGraphDistance(const VpGraph *graph, const float *query, VpNodeId node)
+VpGraphDistance(const VpGraph *graph, const VpVector *query, VpNodeId node)
 {
-	const float *v;
+	VpQuery		q;
+	float	   *buf = NULL;
+	size_t		nbuf;
+	float		d = 0.0f;
+	const void *code = VpGraphCode(graph, node);
 
-	if (!NodeIsValid(graph, node) || query == NULL)
+	if (code == NULL || query == NULL)
 		return 0.0f;
-	v = NodeVector(graph, node);
-	if (graph->params.metric == VP_METRIC_COSINE)
-	{
-		float		dot,
-					nq,
-					nv;
-		double		cosd;
+	nbuf = VpQueryBufferFloats(graph->params.codes, graph->params.dims, query);
+	if (nbuf > 0 && (buf = malloc(sizeof(float) * nbuf)) == NULL)
+		return 0.0f;
+	if (VpQueryPrepare(graph->params.codes, graph->params.metric,
+					   graph->params.dims, query, &q, buf))
+		d = VpQueryDistance(&q, code);
+	free(buf);
+	return d;
+}
 
-		vp_kernels.cosine_parts(query, v, (size_t) graph->params.dims,
-								&dot, &nq, &nv);
-		cosd = VpCosineFromParts(dot, nq, nv);
-		return isnan(cosd) ? 1.0f : (float) cosd;
+/* ----------------------------------------------------------------------
+ * Node locks
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * GraphNodeLock
+ *		Take a node's spin lock, yielding the CPU now and then: the holder
+ *		may be another process that was descheduled.
+ */
+void
+GraphNodeLock(VpGraph *graph, VpNodeId id)
+{
+	uint8_t    *flags = NodeFlags(graph, id);
+	int			spins = 0;
+
+	while (SetFlags(flags, NODE_LOCK) & NODE_LOCK)
+	{
+		if (++spins >= 100)
+		{
+			sched_yield();
+			spins = 0;
+		}
 	}
-	return Distance(graph, query, v);
+}
+
+/* ----------------------------------------------------------------------
+ * Visited sets
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * VisitedHashBytes
+ *		Size of a hash visited set for searches up to max_ef wide with lists
+ *		of up to 2m: room for about sixteen times the nodes such a search
+ *		usually meets, so probing stays short.
+ */
+size_t
+VisitedHashBytes(int max_ef, int m)
+{
+	size_t		want = (size_t) 16 * (size_t) max_ef * (size_t) m;
+	size_t		slots = 4096;
+
+	while (slots < want && slots < ((size_t) 1 << 24))
+		slots <<= 1;
+	return slots * sizeof(uint64_t);
 }
 
 /*
+ * VisitedBegin
+ *		Start a new, empty set.  Stamps and hash slots carry the epoch they
+ *		were set in, so only a wrap of the 32-bit epoch clears memory.
+ */
+void
+VisitedBegin(VisitedSet *set)
+{
+	switch (set->mode)
+	{
+		case VISITED_STAMPS:
+			if (++set->epoch == 0)
+			{
+				memset(set->stamps, 0, sizeof(uint32_t) * (size_t) set->nstamps);
+				set->epoch = 1;
+			}
+			break;
+		case VISITED_BITMAP:
+			memset(set->bits, 0, ((size_t) set->nbits + 7) / 8);
+			break;
+		case VISITED_HASH:
+			if (++set->epoch == 0)
+			{
+				memset(set->slots, 0, sizeof(uint64_t) * ((size_t) set->mask + 1));
+				set->epoch = 1;
+			}
+			set->used = 0;
+			break;
+	}
+}
+
+/*
+ * VisitedHashTestAndSet
+ *		Linear probing on a multiplicative hash of the id.  When the table
+ *		is three quarters full, new ids are reported as visited: the search
+ *		then skips them (it becomes less thorough) instead of allocating in
+ *		the middle of an insert.
+ */
+int
+VisitedHashTestAndSet(VisitedSet *set, VpNodeId id)
+{
+	uint64_t	want = ((uint64_t) set->epoch << 32) | (uint32_t) (id + 1);
+	uint32_t	i = ((uint32_t) id * 2654435761u) & set->mask;
+
+	for (;;)
+	{
+		uint64_t	slot = set->slots[i];
+
+		if (slot == want)
+			return 1;
+		if ((uint32_t) (slot >> 32) != set->epoch)
+		{
+			if (set->used >= (set->mask + 1) / 4 * 3)
+				return 1;
+			set->slots[i] = want;
+			set->used++;
+			return 0;
+		}
+		i = (i + 1) & set->mask;
+	}
+}
+
+/* ----------------------------------------------------------------------
+ * Scratch
+ * ----------------------------------------------------------------------
+ */
+
+/*
  * VpGraphScratchCreate
- *		Allocate working memory for searching and inserting into graph (or
- *		any graph with no larger capacity, dims or m) with ef up to max_ef
- *		(at least the graph's ef_construction, so inserts fit too).  One
- *		allocation through the caller's allocator; freed by
- *		VpGraphScratchDestroy.  Returns NULL for an invalid graph.
+ *		One allocation, carved into the arrays a search or insert needs
+ *		(see vpgraph.h).
  */
 VpGraphScratch *
 VpGraphScratchCreate(const VpAllocator *allocator, const VpGraph *graph,
-					 int max_ef)
+					 int max_ef, int dense_visited)
 {
 	VpGraphScratch *scratch;
-	size_t		offs[9];
-	size_t		sizes[9];
+	size_t		offs[10];
+	size_t		sizes[10];
 	size_t		total;
 	char	   *mem;
 	char	   *base;
@@ -1301,19 +575,24 @@ VpGraphScratchCreate(const VpAllocator *allocator, const VpGraph *graph,
 	nprune = max_ef > 2 * max_m + 1 ? max_ef : 2 * max_m + 1;
 
 	/* the arrays, each cache-line aligned, after the struct */
-	sizes[0] = sizeof(uint32_t) * (size_t) graph->params.capacity;
-	sizes[1] = sizeof(float) * (size_t) graph->params.dims;
+	sizes[0] = dense_visited ?
+		sizeof(uint32_t) * (size_t) graph->params.capacity :
+		VisitedHashBytes(max_ef, max_m);
+	sizes[1] = graph->params.codes == VP_CODE_SQ8 ||
+		graph->params.codes == VP_CODE_FLOAT32 ?
+		sizeof(float) * (size_t) graph->params.dims : 0;
 	sizes[2] = sizeof(Candidate) * (size_t) cand_cap;
 	sizes[3] = sizeof(Candidate) * (size_t) (max_ef + 1);	/* result */
 	sizes[4] = sizeof(Candidate) * (size_t) (max_ef + 1);	/* found */
 	sizes[5] = sizeof(Candidate) * (size_t) (2 * max_m + 1) +
-		sizeof(VpNodeId) * (size_t) (2 * max_m);	/* reselect, selected */
+		sizeof(VpNodeId) * (size_t) (2 * max_m + 1);	/* reselect, selected */
 	sizes[6] = sizeof(int32_t) * (size_t) nprune;
 	sizes[7] = sizeof(int32_t) * (size_t) VP_GRAPH_MAX_LEVEL * (2 * max_m + 1);
 	sizes[8] = sizeof(VpNodeId) * (size_t) (2 * max_m + 1) +
 		2 * (size_t) (2 * max_m + 1);	/* added, known, verdicts */
+	sizes[9] = sizeof(Candidate) * (size_t) (2 * max_m);	/* expansion */
 	total = 0;
-	for (i = 0; i < 9; i++)
+	for (i = 0; i < 10; i++)
 	{
 		offs[i] = total;
 		if (!AddSize(total, sizes[i], &total) || !AlignSize(total, &total))
@@ -1330,8 +609,21 @@ VpGraphScratchCreate(const VpAllocator *allocator, const VpGraph *graph,
 	scratch->allocator = *allocator;
 	base = (char *) (((uintptr_t) (mem + sizeof(VpGraphScratch)) +
 					  LAYOUT_ALIGN - 1) & ~(uintptr_t) (LAYOUT_ALIGN - 1));
-	scratch->visited = (uint32_t *) (base + offs[0]);
-	scratch->query = (float *) (base + offs[1]);
+	if (dense_visited)
+	{
+		scratch->visited.mode = VISITED_STAMPS;
+		scratch->visited.stamps = (uint32_t *) (base + offs[0]);
+		scratch->visited.nstamps = graph->params.capacity;
+	}
+	else
+	{
+		scratch->visited.mode = VISITED_HASH;
+		scratch->visited.slots = (uint64_t *) (base + offs[0]);
+		scratch->visited.mask = (uint32_t) (sizes[0] / sizeof(uint64_t) - 1);
+	}
+	memset(base + offs[0], 0, sizes[0]);
+	scratch->visited.epoch = 1;
+	scratch->qbuf = sizes[1] ? (float *) (base + offs[1]) : NULL;
 	scratch->cand = (Candidate *) (base + offs[2]);
 	scratch->result = (Candidate *) (base + offs[3]);
 	scratch->found = (Candidate *) (base + offs[4]);
@@ -1342,38 +634,35 @@ VpGraphScratchCreate(const VpAllocator *allocator, const VpGraph *graph,
 	scratch->added = (VpNodeId *) (base + offs[8]);
 	scratch->known = (uint8_t *) (scratch->added + 2 * max_m + 1);
 	scratch->verdicts = scratch->known + 2 * max_m + 1;
+	scratch->expansion = (Candidate *) (base + offs[9]);
 	scratch->memo = NULL;
 	scratch->dims = graph->params.dims;
+	scratch->kind = graph->params.codes;
 	scratch->capacity = graph->params.capacity;
 	scratch->max_ef = max_ef;
 	scratch->max_m = max_m;
 	scratch->cand_cap = cand_cap;
-	scratch->epoch = 1;
-	scratch->ndist = 0;
-	memset(scratch->visited, 0, sizes[0]);
 	return scratch;
 }
 
 /*
  * VpGraphScratchFits
- *		Whether scratch can serve graph with this ef: its visited array
- *		covers the graph's capacity and its buffers the dims, m and ef.
+ *		Whether scratch can serve graph with this ef: dense visited marks
+ *		cover the graph's capacity, the buffers its dims, m and ef.
  */
 int
 VpGraphScratchFits(const VpGraphScratch *scratch, const VpGraph *graph,
 				   int ef)
 {
 	return scratch != NULL && GraphIsValid(graph) &&
-		graph->params.capacity <= scratch->capacity &&
+		(scratch->visited.mode != VISITED_STAMPS ||
+		 graph->params.capacity <= scratch->capacity) &&
 		graph->params.dims <= scratch->dims &&
+		graph->params.codes == scratch->kind &&
 		graph->params.m <= scratch->max_m &&
 		ef >= 1 && ef <= scratch->max_ef;
 }
 
-/*
- * VpGraphScratchDestroy
- *		Free scratch through the allocator it was made with.
- */
 void
 VpGraphScratchDestroy(VpGraphScratch *scratch)
 {
@@ -1386,20 +675,23 @@ VpGraphScratchDestroy(VpGraphScratch *scratch)
 		allocator.free(allocator.ctx, scratch);
 }
 
-/*
- * NodeLock, NodeUnlock
- *		Per-node spinlocks of a parallel link phase: a writer changing a
- *		node's lists (or its duplicate chain) holds that node's lock.
- *		With locks NULL (one writer) they do nothing.
+/* ----------------------------------------------------------------------
+ * Images
+ * ----------------------------------------------------------------------
  */
-static inline void
-NodeLock(uint8_t *locks, VpNodeId id)
+
+/*
+ * GraphStageLock, GraphStageUnlock
+ *		The graph's staging lock (see vpgraphbuild.c); images read the
+ *		counters under it so that they agree with each other.
+ */
+void
+GraphStageLock(const VpGraph *graph)
 {
+	uint8_t    *lock = (uint8_t *) &graph->stage_lock;
 	int			spins = 0;
 
-	if (locks == NULL)
-		return;
-	while (__atomic_test_and_set(&locks[id], __ATOMIC_ACQUIRE))
+	while (__atomic_test_and_set(lock, __ATOMIC_ACQUIRE))
 	{
 		if (++spins >= 100)
 		{
@@ -1409,871 +701,305 @@ NodeLock(uint8_t *locks, VpNodeId id)
 	}
 }
 
-static inline void
-NodeUnlock(uint8_t *locks, VpNodeId id)
-{
-	if (locks != NULL)
-		__atomic_clear(&locks[id], __ATOMIC_RELEASE);
-}
-
-/*
- * StageNode
- *		Write a new node (id = graph->staged): its level, pool slots,
- *		vector and empty lists.  Nothing links to it yet.  Room is checked
- *		before anything is written, with the level drawn from a copy of the
- *		generator, so VP_GRAPH_FULL leaves the graph untouched.
- */
-static VpGraphInsertResult
-StageNode(VpGraph *graph, const float *vector, uint64_t label, uint64_t key,
-		  VpNodeId *id_out)
-{
-	uint64_t	rng = graph->rng_state;
-	int			level = RandomLevel(&rng, graph->params.m);
-	VpNodeId	id = graph->staged;
-	VpGraphNode *info;
-	float	   *vec;
-	int			lc;
-
-	if (id >= graph->params.capacity ||
-		(uint32_t) level > graph->pool_slots - graph->pool_used)
-		return VP_GRAPH_FULL;
-	graph->rng_state = rng;
-
-	info = NodeInfo(graph, id);
-	info->label = label;
-	info->key = key;
-	info->pool_start = graph->pool_used;
-	info->level = (uint8_t) level;
-	info->unused8 = 0;
-	info->unused = 0;
-	*NodeFlags(graph, id) = 0;
-	info->dup_next = VP_INVALID_NODE;
-	graph->pool_used += (uint32_t) level;
-	vec = NodeVector(graph, id);
-	if (graph->params.metric == VP_METRIC_COSINE)
-		NormalizeInto(vec, vector, graph->params.dims);
-	else
-		memcpy(vec, vector, graph->vector_bytes);
-	for (lc = 0; lc <= level; lc++)
-		NodeLinks(graph, id, lc)[0] = 0;
-	graph->staged = id + 1;
-	*id_out = id;
-	return VP_GRAPH_INSERTED;
-}
-
-/*
- * JoinDuplicates
- *		Make node id, whose vector equals twin's, a member of twin's
- *		duplicate chain instead of linking it into the graph: many
- *		identical vectors would otherwise crowd each other out of their
- *		neighbour lists and become unreachable.  The node keeps no links.
- */
-static void
-JoinDuplicates(VpGraph *graph, VpNodeId id, VpNodeId twin, uint8_t *locks)
-{
-	VpGraphNode *info = NodeInfo(graph, id);
-	VpGraphNode *twin_info = NodeInfo(graph, twin);
-
-	info->level = 0;
-	NodeLinks(graph, id, 0)[0] = 0;
-	NodeLock(locks, twin);
-	info->dup_next = twin_info->dup_next;
-	StoreRelease(&twin_info->dup_next, id);
-	SetFlags(NodeFlags(graph, twin), NODE_HAS_DUPS);
-	NodeUnlock(locks, twin);
-}
-
-/*
- * LinkNode
- *		Link staged node id into the graph: descend from the entry point,
- *		search each level the node shares with the graph, choose its
- *		neighbours, then add it to theirs.  bound limits the ids searches
- *		trust.  With locks NULL this is the only writer, and the node
- *		count is published between the node's own lists and the reverse
- *		links (see the file header); with locks, other threads link other
- *		nodes at the same time, each list change under its node's lock, and
- *		the caller publishes the count.  Returns 1 if the node joined a
- *		duplicate chain, else 0.
- */
-static int
-LinkNode(VpGraph *graph, VpGraphScratch *scratch, VpNodeId id, int32_t bound,
-		 uint8_t *locks)
-{
-	VpGraphNode *info = NodeInfo(graph, id);
-	const float *vec = NodeVector(graph, id);
-	int			level = info->level;
-	int			stride = 1 + 2 * graph->params.m;
-	VpNodeId	ep = LoadAcquire(&graph->entry_point);
-	int			ep_level = NodeInfo(graph, ep)->level;
-	int			top;
-	int			nfound;
-	int			lc;
-	Candidate	cur;
-
-	/* descend greedily to the new node's top level */
-	cur.id = ep;
-	cur.dist = Distance(graph, vec, NodeVector(graph, ep));
-	for (lc = ep_level; lc > level; lc--)
-		cur = GreedyClosest(graph, &scratch->ndist, vec, cur, lc, bound, NULL);
-
-	/* search and choose neighbours on each level shared with the graph */
-	top = level < ep_level ? level : ep_level;
-	scratch->found[0] = cur;
-	nfound = 1;
-	for (lc = top; lc >= 0; lc--)
-	{
-		int32_t    *links = NodeLinks(graph, id, lc);
-		int			k;
-		int			i;
-
-		nfound = SearchLayer(graph, scratch, vec, scratch->found, nfound,
-							 graph->params.ef_construction, lc, 0, bound,
-							 NULL);
-		if (lc == 0 && nfound > 0 &&
-			memcmp(NodeVector(graph, scratch->found[0].id), vec,
-				   graph->vector_bytes) == 0)
-		{
-			JoinDuplicates(graph, id, scratch->found[0].id, locks);
-			return 1;
-		}
-		k = SelectNeighbors(graph, scratch, scratch->found, nfound,
-							MaxLinks(graph, lc), NULL, VP_INVALID_NODE);
-		for (i = 0; i < k; i++)
-			links[1 + i] = scratch->selected[i];
-		links[0] = k;
-		if (scratch->memo != NULL)
-			memcpy(ListVerdicts(graph, scratch->memo, id, lc),
-				   scratch->verdicts, (size_t) k);
-		/* keep a copy: once linked back to, others may change the lists */
-		memcpy(&scratch->own_links[lc * stride], links,
-			   sizeof(int32_t) * (size_t) (1 + k));
-	}
-
-	/* publish the node (single writer), then link back to it */
-	if (locks == NULL)
-		StoreRelease(&graph->count, id + 1);
-	for (lc = top; lc >= 0; lc--)
-	{
-		const int32_t *links = &scratch->own_links[lc * stride];
-		int			i;
-
-		for (i = 0; i < links[0]; i++)
-		{
-			VpNodeId	nb = links[1 + i];
-
-			NodeLock(locks, nb);
-			AddReverseLink(graph, scratch, nb, lc, id,
-						   Distance(graph, vec, NodeVector(graph, nb)));
-			NodeUnlock(locks, nb);
-		}
-	}
-
-	/* the entry point moves last */
-	if (level > ep_level)
-	{
-		if (locks == NULL)
-			StoreRelease(&graph->entry_point, id);
-		else
-		{
-			/* another thread may have raised it meanwhile */
-			VpNodeId	now = LoadAcquire(&graph->entry_point);
-
-			while (level > NodeInfo(graph, now)->level &&
-				   !__atomic_compare_exchange_n(&graph->entry_point, &now, id,
-												0, __ATOMIC_ACQ_REL,
-												__ATOMIC_ACQUIRE))
-				;
-		}
-	}
-	return 0;
-}
-
-/*
- * VpGraphInsert
- *		Insert one vector as a new node (see vpgraph.h for the contract).
- *		The caller must exclude other writers; readers may run
- *		concurrently (see the file header for the publication order).
- */
-VpGraphInsertResult
-VpGraphInsert(VpGraph *graph, VpGraphScratch *scratch, const float *vector,
-			  uint64_t label, uint64_t key, VpNodeId *node_out)
-{
-	VpGraphInsertResult result;
-	VpNodeId	id;
-	int			level;
-
-	if (node_out != NULL)
-		*node_out = VP_INVALID_NODE;
-	if (!GraphIsValid(graph) || vector == NULL ||
-		graph->staged != graph->count ||
-		!VpGraphScratchFits(scratch, graph, graph->params.ef_construction))
-		return VP_GRAPH_INVALID;
-
-	result = StageNode(graph, vector, label, key, &id);
-	if (result != VP_GRAPH_INSERTED)
-		return result;
-	level = NodeInfo(graph, id)->level;
-
-	if (graph->entry_point == VP_INVALID_NODE)
-	{
-		StoreRelease(&graph->count, id + 1);
-		StoreRelease(&graph->entry_point, id);
-	}
-	else if (LinkNode(graph, scratch, id, id, NULL))
-	{
-		/* a duplicate has no links: give back its (last) pool slots */
-		graph->pool_used -= (uint32_t) level;
-		StoreRelease(&graph->count, id + 1);
-	}
-	if (node_out != NULL)
-		*node_out = id;
-	return VP_GRAPH_INSERTED;
-}
-
-/*
- * VpGraphStage
- *		Bulk build, step one: write a node without linking it (see
- *		vpgraph.h).
- */
-VpGraphInsertResult
-VpGraphStage(VpGraph *graph, const float *vector, uint64_t label,
-			 uint64_t key)
-{
-	VpNodeId	id;
-
-	if (!GraphIsValid(graph) || vector == NULL)
-		return VP_GRAPH_INVALID;
-	return StageNode(graph, vector, label, key, &id);
-}
-
-int32_t
-VpGraphStagedCount(const VpGraph *graph)
-{
-	return GraphIsValid(graph) ? graph->staged : 0;
-}
-
-/* State shared by the threads of one VpGraphLinkStaged call */
-typedef struct LinkShared
-{
-	VpGraph    *graph;
-	uint8_t    *locks;
-	int32_t		next;			/* next node to link (atomic) */
-	int32_t		end;			/* staged count */
-	int32_t		linked;			/* nodes done (atomic) */
-	int			stop;			/* set by the calling thread (atomic) */
-} LinkShared;
-
-typedef struct LinkWorker
-{
-	LinkShared *shared;
-	VpGraphScratch *scratch;
-	pthread_t	thread;
-} LinkWorker;
-
-/*
- * LinkLoop
- *		Take staged nodes in id order and link them until none is left or
- *		the caller asks to stop.  A node taken is always finished.
- */
-static void
-LinkLoop(LinkWorker *worker, int (*poll) (void *arg, int32_t linked),
-		 void *arg)
-{
-	LinkShared *sh = worker->shared;
-
-	for (;;)
-	{
-		VpNodeId	id;
-
-		if (poll != NULL &&
-			poll(arg, __atomic_load_n(&sh->linked, __ATOMIC_RELAXED)))
-			__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
-		if (__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE))
-			break;
-		id = __atomic_fetch_add(&sh->next, 1, __ATOMIC_ACQ_REL);
-		if (id >= sh->end)
-			break;
-		LinkNode(sh->graph, worker->scratch, id, sh->end, sh->locks);
-		__atomic_fetch_add(&sh->linked, 1, __ATOMIC_RELAXED);
-	}
-}
-
-static void *
-LinkThreadMain(void *arg)
-{
-	LinkLoop((LinkWorker *) arg, NULL, NULL);
-	return NULL;
-}
-
-/*
- * VpGraphLinkStaged
- *		Bulk build, step two: link the staged nodes, with nthreads threads
- *		(the calling one included) each searching with its own scratch.
- *		No PostgreSQL code runs in the extra threads, and every signal is
- *		blocked in them, so only the calling thread sees interrupts: poll
- *		is called there between nodes.
- */
-int
-VpGraphLinkStaged(VpGraph *graph, VpGraphScratch **scratches, int nthreads,
-				  int (*poll) (void *arg, int32_t linked), void *arg,
-				  uint8_t *locks)
-{
-	LinkShared	sh;
-	LinkWorker	workers[VP_GRAPH_MAX_THREADS];
-	sigset_t	all;
-	sigset_t	old;
-	int			started = 1;
-	int			i;
-	int32_t		done;
-	uint8_t    *memo;
-
-	if (!GraphIsValid(graph) || scratches == NULL || nthreads < 1 ||
-		nthreads > VP_GRAPH_MAX_THREADS || (nthreads > 1 && locks == NULL))
-		return -1;
-	for (i = 0; i < nthreads; i++)
-		if (!VpGraphScratchFits(scratches[i], graph,
-								graph->params.ef_construction))
-			return -1;
-	if (graph->count == graph->staged)
-		return 1;
-
-	/* the very first node becomes the entry point */
-	if (graph->entry_point == VP_INVALID_NODE)
-	{
-		StoreRelease(&graph->entry_point, graph->count);
-		StoreRelease(&graph->count, graph->count + 1);
-	}
-
-	/*
-	 * The verdict memo (see ListVerdicts): all unknown to start with, so
-	 * that lists linked before, or in an earlier call, are re-selected in
-	 * full once.  Without memory for it the build is only slower.
-	 */
-	memo = calloc(MemoBytes(graph), 1);
-	for (i = 0; i < nthreads; i++)
-		scratches[i]->memo = memo;
-
-	memset(&sh, 0, sizeof(sh));
-	sh.graph = graph;
-	sh.locks = nthreads > 1 ? locks : NULL;
-	sh.next = graph->count;
-	sh.end = graph->staged;
-	if (nthreads > 1)
-		memset(locks, 0, (size_t) graph->staged);
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (i = 1; i < nthreads; i++)
-	{
-		workers[i].shared = &sh;
-		workers[i].scratch = scratches[i];
-		if (pthread_create(&workers[i].thread, NULL, LinkThreadMain,
-						   &workers[i]) != 0)
-			break;
-		started++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-
-	workers[0].shared = &sh;
-	workers[0].scratch = scratches[0];
-	LinkLoop(&workers[0], poll, arg);
-	for (i = 1; i < started; i++)
-		pthread_join(workers[i].thread, NULL);
-	for (i = 0; i < nthreads; i++)
-		scratches[i]->memo = NULL;
-	free(memo);
-
-	/* every node taken was finished, and they were taken in id order */
-	done = sh.next < sh.end ? sh.next : sh.end;
-	StoreRelease(&graph->count, done);
-	return done == graph->staged ? 1 : 0;
-}
-
-/*
- * VpGraphSearch
- *		k-NN search (see vpgraph.h).  Greedy descent from the entry point
- *		through the upper levels, then an ef-wide best-first search of
- *		level 0 that expands deleted nodes but returns only live ones.
- *		Allocates nothing; writes only scratch and hits.
- */
-int
-VpGraphSearch(const VpGraph *graph, VpGraphScratch *scratch,
-			  const float *query, int ef, VpSearchHit *hits,
-			  void (*interrupt_check) (void))
-{
-	int32_t		count;
-	VpNodeId	ep;
-	const float *q = query;
-	Candidate	cur;
-	int			lc;
-	int			n;
-	int			i;
-
-	if (query == NULL || hits == NULL ||
-		!VpGraphScratchFits(scratch, graph, ef))
-		return -1;
-
-	count = LoadAcquire(&graph->count);
-	ep = LoadAcquire(&graph->entry_point);
-	if (count == 0 || ep < 0 || ep >= count)
-		return 0;
-
-	if (graph->params.metric == VP_METRIC_COSINE)
-	{
-		NormalizeInto(scratch->query, query, graph->params.dims);
-		q = scratch->query;
-	}
-
-	cur.id = ep;
-	cur.dist = Distance(graph, q, NodeVector(graph, ep));
-	CountDistance(&scratch->ndist, interrupt_check);
-	for (lc = NodeInfo(graph, ep)->level; lc > 0; lc--)
-		cur = GreedyClosest(graph, &scratch->ndist, q, cur, lc, count,
-							interrupt_check);
-
-	n = SearchLayer(graph, scratch, q, &cur, 1, ef, 0, 1, count,
-					interrupt_check);
-	for (i = 0; i < n; i++)
-	{
-		hits[i].node = scratch->found[i].id;
-		hits[i].distance = scratch->found[i].dist;
-	}
-	return n;
-}
-
-/*
- * VpGraphMarkDeleted
- *		Flag a node so that searches skip it in their results; it stays in
- *		the graph as a stepping stone (also when it is the entry point).
- *		Counted once however often it is marked.  Single writer, like
- *		insert.
- */
 void
-VpGraphMarkDeleted(VpGraph *graph, VpNodeId node)
+GraphStageUnlock(const VpGraph *graph)
 {
-	if (!NodeIsValid(graph, node) ||
-		(LoadFlags(NodeFlags(graph, node)) & NODE_DELETED))
-		return;
-	SetFlags(NodeFlags(graph, node), NODE_DELETED);
-	graph->deleted_count++;
+	__atomic_clear((uint8_t *) &graph->stage_lock, __ATOMIC_RELEASE);
 }
 
-
-/* ----------------------------------------------------------------------
- * Resumable search
- * ----------------------------------------------------------------------
- */
-
 /*
- * The state of one resumable search.  Three heaps: cand holds the
- * discovered nodes not yet expanded (closest on top), window the best ef
- * discovered live nodes not yet returned (farthest on top), rest the other
- * discovered live nodes (closest on top), from which the next window is
- * refilled.  A node found farther than a full window's farthest can
- * neither be expanded nor returned in this window (the window's bound only
- * shrinks), so it is parked unsorted in later, without touching its
- * bookkeeping; most searches end after one window and never sort them.
- * Arrays grow on demand; max_visits bounds them.
+ * VpGraphImageCapture
+ *		Read the counters an image is made to: every node below count has
+ *		its pool slots below pool_used.  Returns 0 for an invalid graph.
  */
-struct VpGraphIter
+int
+VpGraphImageCapture(const VpGraph *graph, VpGraphImageHeader *hdr)
 {
-	VpAllocator allocator;
-	int			ef;
-	int			strict;			/* skip hits closer than the last one */
-	int			started;
-	int64_t		windows;		/* windows emitted so far */
-	float		last_dist;		/* distance of the last hit returned */
-	int64_t		visits;			/* distance evaluations so far */
-	int64_t		max_visits;
-	uint32_t	ndist;			/* for interrupt checks */
-	int32_t		nodes;			/* nodes the visited bitmap covers */
-	uint8_t    *visited;		/* one bit per node */
-	float	   *query;			/* dims floats, normalised for cosine */
-	Candidate  *cand;
-	int			ncand;
-	int			cand_cap;
-	Candidate  *window;			/* ef + 1 entries */
-	int			nwindow;
-	Candidate  *rest;
-	int			nrest;
-	int			rest_cap;
-	Candidate  *later;			/* discovered while the window was full and
-								 * not closer than its farthest: unsorted,
-								 * merged into cand and rest only if another
-								 * window is asked for */
-	int			nlater;
-	int			later_cap;
-};
-
-/*
- * Make room for one more entry in a growable heap array.  Returns 0 when
- * the allocator cannot provide it.
- */
-static int
-IterReserve(VpGraphIter *iter, Candidate **heap, int n, int *cap)
-{
-	Candidate  *bigger;
-	int			newcap;
-
-	if (n < *cap)
-		return 1;
-	if (*cap > (1 << 29))
+	if (!GraphIsValid(graph))
 		return 0;
-	newcap = *cap * 2;
-	bigger = iter->allocator.alloc(iter->allocator.ctx,
-								   sizeof(Candidate) * (size_t) newcap);
-	if (bigger == NULL)
-		return 0;
-	memcpy(bigger, *heap, sizeof(Candidate) * (size_t) n);
-	if (iter->allocator.free)
-		iter->allocator.free(iter->allocator.ctx, *heap);
-	*heap = bigger;
-	*cap = newcap;
+	memset(hdr, 0, sizeof(VpGraphImageHeader));
+	GraphStageLock(graph);
+	hdr->params = graph->params;
+	hdr->count = graph->count;
+	hdr->pool_used = graph->pool_used;
+	hdr->rng_state = graph->rng_state;
+	GraphStageUnlock(graph);
+	hdr->params.capacity = hdr->count;
+	hdr->params.arena_bytes = 0;
+	hdr->deleted_count = LoadAcquire(&graph->deleted_count);
+	hdr->entry_point = LoadAcquire(&graph->entry_point);
+	if (hdr->entry_point >= hdr->count)
+		hdr->entry_point = VP_INVALID_NODE;
 	return 1;
 }
 
 /*
- * Offer one discovered live node to the window, spilling to rest.
+ * ImageLayout
+ *		Offsets of the sections of an image: node info, flags, level-0
+ *		lists, pool slots, each 8-byte aligned.
  */
-static void
-IterOffer(VpGraphIter *iter, Candidate c)
+static size_t
+ImageLayout(const VpGraphImageHeader *hdr, size_t *flags_off,
+			size_t *level0_off, size_t *pool_off)
 {
-	if (iter->nwindow < iter->ef)
-	{
-		MaxHeapPush(iter->window, &iter->nwindow, c);
-		return;
-	}
-	if (c.dist < iter->window[0].dist)
-	{
-		Candidate	out = MaxHeapPop(iter->window, &iter->nwindow);
+	size_t		n = (size_t) (hdr->count > 0 ? hdr->count : 0);
+	size_t		level0_stride = (size_t) (1 + 2 * hdr->params.m) * sizeof(int32_t);
+	size_t		upper_stride = (size_t) (1 + hdr->params.m) * sizeof(int32_t);
 
-		MaxHeapPush(iter->window, &iter->nwindow, c);
-		c = out;
-	}
-	if (IterReserve(iter, &iter->rest, iter->nrest, &iter->rest_cap))
-		MinHeapPush(iter->rest, &iter->nrest, c);
+	*flags_off = n * sizeof(VpGraphNode);
+	*level0_off = *flags_off + ((n + 7) & ~(size_t) 7);
+	*pool_off = *level0_off + n * level0_stride;
+	return *pool_off + (size_t) hdr->pool_used * upper_stride;
+}
+
+size_t
+VpGraphImageBytes(const VpGraphImageHeader *hdr)
+{
+	size_t		a,
+				b,
+				c;
+
+	return ImageLayout(hdr, &a, &b, &c);
 }
 
 /*
- * A node was just discovered at distance d: queue it for expansion and
- * offer it (if live) and its live duplicates as hits.
+ * CopyList
+ *		Copy a neighbour list (count, ids) keeping only ids below count:
+ *		nodes staged after the capture are not in the image.
  */
 static void
-IterDiscover(VpGraphIter *iter, const VpGraph *graph, VpNodeId id, float d,
-			 int32_t count)
+CopyList(const int32_t *src, int32_t *dst, int maxn, int32_t count)
 {
-	Candidate	c;
-	VpNodeId	dup;
-	uint8_t		flags = LoadFlags(NodeFlags(graph, id));
-
-	c.dist = d;
-	c.id = id;
-	if (IterReserve(iter, &iter->cand, iter->ncand, &iter->cand_cap))
-		MinHeapPush(iter->cand, &iter->ncand, c);
-	if (!(flags & NODE_DELETED))
-		IterOffer(iter, c);
-	if (!(flags & NODE_HAS_DUPS))
-		return;
-	for (dup = LoadAcquire(&NodeInfo(graph, id)->dup_next);
-		 dup >= 0 && dup < count && dup < iter->nodes;
-		 dup = LoadAcquire(&NodeInfo(graph, dup)->dup_next))
-	{
-		if (LoadFlags(NodeFlags(graph, dup)) & NODE_DELETED)
-			continue;
-		c.id = dup;
-		IterOffer(iter, c);
-	}
-}
-
-/*
- * Park a node that cannot matter to the current window (see VpGraphIter).
- * Without memory for it, it is dropped, as IterDiscover drops a candidate
- * it cannot queue: the search stays correct, only less thorough.
- */
-static void
-IterPark(VpGraphIter *iter, VpNodeId id, float d)
-{
-	if (!IterReserve(iter, &iter->later, iter->nlater, &iter->later_cap))
-		return;
-	iter->later[iter->nlater].id = id;
-	iter->later[iter->nlater].dist = d;
-	iter->nlater++;
-}
-
-/*
- * Before a further window: give the parked nodes their place in cand and
- * rest, as if they had been discovered normally.
- */
-static void
-IterUnpark(VpGraphIter *iter, const VpGraph *graph, int32_t count)
-{
+	int			n = LoadAcquire(&src[0]);
+	int			k = 0;
 	int			i;
 
-	for (i = 0; i < iter->nlater; i++)
-		IterDiscover(iter, graph, iter->later[i].id, iter->later[i].dist,
-					 count);
-	iter->nlater = 0;
-}
-
-/* how many neighbours ahead IterExpand fetches whole vectors */
-#define ITER_PREFETCH_AHEAD 3
-
-/*
- * Best-first expansion of level 0 until the window holds ef hits that no
- * unexpanded node can beat, or the visit bound is reached.  The unvisited
- * neighbours of a node are gathered first so that their vectors can be
- * fetched from memory ahead of the distance computations, which is where a
- * search over a graph larger than the CPU caches spends its time.
- */
-static void
-IterExpand(VpGraphIter *iter, const VpGraph *graph, int32_t count,
-		   void (*interrupt_check) (void))
-{
-	VpNodeId	fresh[2 * VP_GRAPH_MAX_M];
-	int			i;
-
-	while (iter->ncand > 0 && iter->visits < iter->max_visits)
-	{
-		Candidate	c;
-		const int32_t *links;
-		int			nlinks;
-		int			nfresh = 0;
-
-		if (iter->nwindow >= iter->ef && iter->cand[0].dist > iter->window[0].dist)
-			break;
-		c = MinHeapPop(iter->cand, &iter->ncand);
-		links = NodeLinks(graph, c.id, 0);
-		if (iter->ncand > 0)
-			Prefetch(NodeLinks(graph, iter->cand[0].id, 0));
-		nlinks = LoadAcquire(&links[0]);
-		if (nlinks > MaxLinks(graph, 0))
-			nlinks = MaxLinks(graph, 0);
-		for (i = 0; i < nlinks; i++)
-		{
-			VpNodeId	id = LoadAcquire(&links[1 + i]);
-
-			if (id < 0 || id >= count ||
-				(iter->visited[id >> 3] & (1 << (id & 7))))
-				continue;
-			iter->visited[id >> 3] |= (uint8_t) (1 << (id & 7));
-			fresh[nfresh++] = id;
-			PrefetchVector(graph, id, 128);
-		}
-		for (i = 0; i < nfresh; i++)
-		{
-			VpNodeId	id = fresh[i];
-			float		d;
-
-			/* whole vectors, a few ahead of the one being compared */
-			if (i == 0)
-			{
-				int			j;
-
-				for (j = 1; j < ITER_PREFETCH_AHEAD && j < nfresh; j++)
-					PrefetchVector(graph, fresh[j], UINT32_MAX);
-			}
-			if (i + ITER_PREFETCH_AHEAD < nfresh)
-				PrefetchVector(graph, fresh[i + ITER_PREFETCH_AHEAD], UINT32_MAX);
-			d = Distance(graph, iter->query, NodeVector(graph, id));
-			iter->visits++;
-			CountDistance(&iter->ndist, interrupt_check);
-			if (iter->nwindow >= iter->ef && d >= iter->window[0].dist)
-				IterPark(iter, id, d);
-			else
-			{
-				/* likely to be expanded soon */
-				Prefetch(NodeLinks(graph, id, 0));
-				IterDiscover(iter, graph, id, d, count);
-			}
-		}
-	}
-}
-
-/*
- * Move the window into hits in ascending order, dropping nodes deleted
- * since they were found and (strict order) hits closer than the last one
- * returned.  Returns the window's size; *emitted gets the hits kept.
- */
-static int
-IterEmit(VpGraphIter *iter, const VpGraph *graph, VpSearchHit *hits,
-		 int *emitted)
-{
-	int			n = iter->nwindow;
-	int			kept = 0;
-	int			i;
-
-	for (i = n - 1; i >= 0; i--)
-	{
-		Candidate	c = MaxHeapPop(iter->window, &iter->nwindow);
-
-		hits[i].node = c.id;
-		hits[i].distance = c.dist;
-	}
+	if (n > maxn)
+		n = maxn;
+	if (n < 0)
+		n = 0;
 	for (i = 0; i < n; i++)
 	{
-		if ((LoadFlags(NodeFlags(graph, hits[i].node)) & NODE_DELETED) ||
-			(iter->strict && hits[i].distance < iter->last_dist))
-			continue;
-		hits[kept++] = hits[i];
+		int32_t		id = LoadAcquire(&src[1 + i]);
+
+		if (id >= 0 && id < count)
+			dst[1 + k++] = id;
 	}
-	if (kept > 0)
-		iter->last_dist = hits[kept - 1].distance;
-	*emitted = kept;
-	return n;
+	dst[0] = k;
+	for (i = k; i < maxn; i++)
+		dst[1 + i] = VP_INVALID_NODE;
 }
 
 /*
- * VpGraphIterCreate
- *		Set up a resumable search for query (copied).  NULL on bad input or
- *		if the allocator fails.
- */
-VpGraphIter *
-VpGraphIterCreate(const VpAllocator *allocator, const VpGraph *graph,
-				  const float *query, int ef, int strict_order,
-				  int64_t max_visits)
-{
-	VpGraphIter *iter;
-	int32_t		count;
-	int			dims;
-	size_t		bitmap_bytes;
-
-	if (allocator == NULL || allocator->alloc == NULL ||
-		!GraphIsValid(graph) || query == NULL || ef < 1 ||
-		ef > VP_GRAPH_MAX_EF)
-		return NULL;
-	VpDistanceInit();
-	count = LoadAcquire(&graph->count);
-	dims = graph->params.dims;
-	bitmap_bytes = ((size_t) count + 7) / 8 + 1;
-
-	iter = allocator->alloc(allocator->ctx, sizeof(VpGraphIter));
-	if (iter == NULL)
-		return NULL;
-	memset(iter, 0, sizeof(VpGraphIter));
-	iter->allocator = *allocator;
-	iter->ef = ef;
-	iter->strict = strict_order;
-	iter->last_dist = -INFINITY;	/* inner-product distances are negative */
-	iter->max_visits = max_visits > 0 ? max_visits : INT64_MAX;
-	iter->nodes = count;
-	iter->cand_cap = 2 * ef + 64;
-	iter->rest_cap = 2 * ef + 64;
-	iter->later_cap = 4 * ef + 64;
-	iter->visited = allocator->alloc(allocator->ctx, bitmap_bytes);
-	iter->query = allocator->alloc(allocator->ctx, sizeof(float) * (size_t) dims);
-	iter->cand = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) iter->cand_cap);
-	iter->rest = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) iter->rest_cap);
-	iter->window = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) (ef + 1));
-	iter->later = allocator->alloc(allocator->ctx, sizeof(Candidate) * (size_t) iter->later_cap);
-	if (iter->visited == NULL || iter->query == NULL || iter->cand == NULL ||
-		iter->rest == NULL || iter->window == NULL || iter->later == NULL)
-	{
-		VpGraphIterDestroy(iter);
-		return NULL;
-	}
-	memset(iter->visited, 0, bitmap_bytes);
-	if (graph->params.metric == VP_METRIC_COSINE)
-		NormalizeInto(iter->query, query, dims);
-	else
-		memcpy(iter->query, query, sizeof(float) * (size_t) dims);
-	return iter;
-}
-
-/*
- * VpGraphIterNext
- *		The next window of hits (see vpgraph.h); hits needs room for ef.
- */
-int
-VpGraphIterNext(VpGraphIter *iter, const VpGraph *graph, VpSearchHit *hits,
-				void (*interrupt_check) (void))
-{
-	int32_t		count;
-	int			n;
-	int			emitted;
-
-	if (iter == NULL || hits == NULL || !GraphIsValid(graph) ||
-		LoadAcquire(&graph->count) < iter->nodes)
-		return -1;
-	count = iter->nodes;
-
-	if (!iter->started)
-	{
-		VpNodeId	ep = LoadAcquire(&graph->entry_point);
-		Candidate	cur;
-		int			lc;
-
-		iter->started = 1;
-		if (count == 0 || ep < 0 || ep >= count)
-			return 0;
-		cur.id = ep;
-		cur.dist = Distance(graph, iter->query, NodeVector(graph, ep));
-		iter->visits++;
-		for (lc = NodeInfo(graph, ep)->level; lc > 0; lc--)
-			cur = GreedyClosest(graph, &iter->ndist, iter->query, cur, lc,
-								count, interrupt_check);
-		iter->visited[cur.id >> 3] |= (uint8_t) (1 << (cur.id & 7));
-		IterDiscover(iter, graph, cur.id, cur.dist, count);
-	}
-
-	for (;;)
-	{
-		if (iter->windows > 0)
-		{
-			/*
-			 * Start the next window from what earlier ones left: the
-			 * closest of rest, then the parked nodes, offered against it.
-			 */
-			while (iter->nrest > 0 && iter->nwindow < iter->ef)
-				MaxHeapPush(iter->window, &iter->nwindow,
-							MinHeapPop(iter->rest, &iter->nrest));
-			IterUnpark(iter, graph, count);
-		}
-		IterExpand(iter, graph, count, interrupt_check);
-		n = IterEmit(iter, graph, hits, &emitted);
-		iter->windows++;
-		/* a window of only skipped hits is not the end: go on */
-		if (emitted > 0 || n == 0)
-			return emitted;
-	}
-}
-
-/*
- * VpGraphIterVisits
- *		Distance evaluations so far (what max_visits bounds).
- */
-int64_t
-VpGraphIterVisits(const VpGraphIter *iter)
-{
-	return iter ? iter->visits : 0;
-}
-
-/*
- * VpGraphIterDestroy
- *		Free the iterator through its allocator.
+ * VpGraphImageCopy
+ *		Write the image of the nodes below hdr->count to dst
+ *		(VpGraphImageBytes bytes).  Concurrent inserts may go on: what they
+ *		add after the capture is left out.
  */
 void
-VpGraphIterDestroy(VpGraphIter *iter)
+VpGraphImageCopy(const VpGraph *graph, const VpGraphImageHeader *hdr,
+				 void *dst)
 {
-	void		(*release) (void *, void *);
-	void	   *ctx;
+	size_t		flags_off,
+				level0_off,
+				pool_off;
+	char	   *out = (char *) dst;
+	int32_t		count = hdr->count;
+	int			stride0 = 1 + 2 * graph->params.m;
+	int			stride1 = 1 + graph->params.m;
+	VpGraphNode *infos = (VpGraphNode *) out;
+	int32_t		i;
+	uint32_t	s;
 
-	if (iter == NULL)
+	ImageLayout(hdr, &flags_off, &level0_off, &pool_off);
+	memset(out, 0, VpGraphImageBytes(hdr));
+	for (i = 0; i < count; i++)
+	{
+		VpGraphNode *info = &infos[i];
+		VpNodeId	dup;
+		int32_t		steps = 0;
+
+		*info = *NodeInfo(graph, i);
+
+		/* a duplicate staged later heads the chain now: skip past it */
+		dup = LoadAcquire(&NodeInfo(graph, i)->dup_next);
+		while (dup >= count && steps++ < LoadAcquire(&graph->count))
+			dup = LoadAcquire(&NodeInfo(graph, dup)->dup_next);
+		info->dup_next = (dup >= 0 && dup < count) ? dup : VP_INVALID_NODE;
+
+		out[flags_off + i] = (char) (LoadFlags(NodeFlags(graph, i)) &
+									 NODE_PERSISTENT_FLAGS);
+		CopyList(NodeLinks(graph, i, 0),
+				 (int32_t *) (out + level0_off) + (size_t) i * stride0,
+				 2 * graph->params.m, count);
+	}
+	for (s = 0; s < hdr->pool_used; s++)
+		CopyList((const int32_t *) ((const char *) graph + graph->pool_off +
+									(size_t) s * graph->upper_stride),
+				 (int32_t *) (out + pool_off) + (size_t) s * stride1,
+				 graph->params.m, count);
+}
+
+/*
+ * CheckList
+ *		Whether an image's list holds a sane count of ids below count.
+ */
+static int
+CheckList(const int32_t *list, int maxn, int32_t count)
+{
+	int			i;
+
+	if (list[0] < 0 || list[0] > maxn)
+		return 0;
+	for (i = 0; i < list[0]; i++)
+		if (list[1 + i] < 0 || list[1 + i] >= count)
+			return 0;
+	return 1;
+}
+
+/*
+ * VpGraphImageRestore
+ *		Install an image into graph, freshly laid out with the same dims, m,
+ *		metric and codes and room for its nodes.  Every field is checked
+ *		first; on any doubt nothing is installed and a reason is returned.
+ *		Nodes get no code: the caller sets each (VpGraphSetCode) or marks
+ *		it gone before the graph is used.
+ */
+const char *
+VpGraphImageRestore(VpGraph *graph, const VpGraphImageHeader *hdr,
+					const void *image, size_t bytes)
+{
+	size_t		flags_off,
+				level0_off,
+				pool_off;
+	const char *in = (const char *) image;
+	const VpGraphNode *infos = (const VpGraphNode *) in;
+	int32_t		count = hdr->count;
+	int			stride0 = 1 + 2 * hdr->params.m;
+	int			stride1 = 1 + hdr->params.m;
+	int32_t		deleted = 0;
+	int32_t		i;
+	uint32_t	s;
+
+	if (!GraphIsValid(graph) || graph->count != 0)
+		return "the graph to restore into is not empty";
+	if (hdr->params.dims != graph->params.dims ||
+		hdr->params.m != graph->params.m ||
+		hdr->params.metric != graph->params.metric ||
+		hdr->params.codes != graph->params.codes)
+		return "the image is of a graph with other parameters";
+	if (count < 0 || count > graph->params.capacity ||
+		hdr->pool_used > graph->pool_slots)
+		return "the image's counts do not fit the graph";
+	if (bytes != VpGraphImageBytes(hdr))
+		return "the image has the wrong length";
+	if ((count == 0) != (hdr->entry_point == VP_INVALID_NODE) ||
+		hdr->entry_point < VP_INVALID_NODE || hdr->entry_point >= count)
+		return "the image's entry point is invalid";
+
+	ImageLayout(hdr, &flags_off, &level0_off, &pool_off);
+	for (i = 0; i < count; i++)
+	{
+		const VpGraphNode *info = &infos[i];
+		uint8_t		flags = (uint8_t) in[flags_off + i];
+
+		if (info->level >= VP_GRAPH_MAX_LEVEL ||
+			(info->level > 0 &&
+			 (uint64_t) info->pool_start + info->level > hdr->pool_used) ||
+			info->dup_next < VP_INVALID_NODE || info->dup_next >= count ||
+			(flags & ~NODE_PERSISTENT_FLAGS) != 0 ||
+			(i > 0 && info->key <= infos[i - 1].key) ||
+			!CheckList((const int32_t *) (in + level0_off) + (size_t) i * stride0,
+					   2 * hdr->params.m, count))
+			return "a node of the image is invalid";
+		if (flags & NODE_DELETED)
+			deleted++;
+	}
+	for (s = 0; s < hdr->pool_used; s++)
+		if (!CheckList((const int32_t *) (in + pool_off) + (size_t) s * stride1,
+					   hdr->params.m, count))
+			return "an upper-level list of the image is invalid";
+
+	memcpy((char *) graph + graph->nodes_off, in, (size_t) count * sizeof(VpGraphNode));
+	memcpy((char *) graph + graph->flags_off, in + flags_off, (size_t) count);
+	memcpy((char *) graph + graph->level0_off, in + level0_off,
+		   (size_t) count * graph->level0_stride);
+	memcpy((char *) graph + graph->pool_off, in + pool_off,
+		   (size_t) hdr->pool_used * graph->upper_stride);
+	if (graph->params.codes == VP_CODE_SPARSE)
+		memset((char *) graph + graph->offsets_off, 0,
+			   (size_t) count * sizeof(uint64_t));
+	graph->pool_used = hdr->pool_used;
+	graph->deleted_count = deleted;
+	graph->rng_state = hdr->rng_state;
+	graph->entry_point = hdr->entry_point;
+	graph->arena_used = 0;
+	StoreRelease(&graph->count, count);
+	return NULL;
+}
+
+/*
+ * GraphAllocArena
+ *		bytes of a SPARSE graph's arena for node's code; returns 0 when the
+ *		arena is exhausted.  The caller excludes other stagers.
+ */
+int
+GraphAllocArena(VpGraph *graph, VpNodeId node, size_t bytes)
+{
+	uint64_t   *offsets = (uint64_t *) ((char *) graph + graph->offsets_off);
+
+	bytes = (bytes + 7) & ~(size_t) 7;
+	if (graph->arena_used + bytes > graph->params.arena_bytes)
+		return 0;
+	offsets[node] = graph->arena_used;
+	graph->arena_used += bytes;
+	return 1;
+}
+
+/*
+ * VpGraphSetCode
+ *		Give a restored node its code.  Returns 0 for an invalid node or
+ *		vector, or an exhausted arena (SPARSE).
+ */
+int
+VpGraphSetCode(VpGraph *graph, VpNodeId node, const VpVector *vector)
+{
+	const VpGraphParams *p;
+
+	if (!NodeIsValid(graph, node) || vector == NULL)
+		return 0;
+	p = &graph->params;
+	if (p->codes == VP_CODE_SPARSE &&
+		!GraphAllocArena(graph, node, VpCodeBytes(p->codes, p->dims, vector)))
+		return 0;
+	return VpCodeEncode(p->codes, p->metric, p->dims, vector,
+						(void *) NodeCode(graph, node));
+}
+
+/*
+ * VpGraphMarkGone
+ *		A restored node whose record no longer exists: never returned,
+ *		never traversed (it has no code), dropped from lists as others are
+ *		re-selected.  A SPARSE node gets an empty code all the same, so that
+ *		its offset is valid.
+ */
+void
+VpGraphMarkGone(VpGraph *graph, VpNodeId node)
+{
+	uint8_t		old;
+
+	if (!NodeIsValid(graph, node))
 		return;
-	release = iter->allocator.free;
-	ctx = iter->allocator.ctx;
-	if (release == NULL)
-		return;
-	if (iter->visited)
-		release(ctx, iter->visited);
-	if (iter->query)
-		release(ctx, iter->query);
-	if (iter->cand)
-		release(ctx, iter->cand);
-	if (iter->rest)
-		release(ctx, iter->rest);
-	if (iter->window)
-		release(ctx, iter->window);
-	if (iter->later)
-		release(ctx, iter->later);
-	release(ctx, iter);
+	if (graph->params.codes == VP_CODE_SPARSE)
+	{
+		VpVector	empty;
+
+		memset(&empty, 0, sizeof(empty));
+		VpGraphSetCode(graph, node, &empty);
+	}
+	else
+		memset((void *) NodeCode(graph, node), 0, graph->code_bytes);
+	old = SetFlags(NodeFlags(graph, node), NODE_GONE | NODE_DELETED);
+	if (!(old & NODE_DELETED))
+		__atomic_fetch_add(&graph->deleted_count, 1, __ATOMIC_ACQ_REL);
 }

@@ -4,15 +4,20 @@
  *	  Ordered scans of an hnsw index: ORDER BY column <op> constant.
  *
  * The first amgettuple call brings the graph up to date with the pages,
- * searches it for the ef_search nearest vectors and copies their heap TIDs
- * out; later calls hand them on in distance order.  When they are used up
- * and the executor still asks (a WHERE clause rejected rows), an iterative
- * scan (vecpersist.iterative_scan) continues the same search for the next
- * ef_search rows, until vecpersist.max_scan_tuples nodes were visited.
- * The search state lives in the scan.  The graph (shared by all backends
- * when the cache is preloaded) is held locked only while one window is
- * searched, never across amgettuple calls; a graph rebuilt or evicted in
- * between (its node ids mean nothing now) ends the scan.
+ * searches it for the ef_search nearest values and hands their heap TIDs
+ * on in distance order.  When the graph keeps approximate codes (8-bit
+ * quantized vectors, sparse vectors), every window of hits is re-ranked
+ * before it is returned: each row's value is read from the index pages and
+ * its distance computed with the ORDER BY operator's own function, so the
+ * executor sees rows in exact order (never approximate distances to
+ * recheck).  When the executor still asks after a window (a WHERE clause
+ * rejected rows), an iterative scan continues the same search for the next
+ * window, bounded by max_scan_tuples visits and by work_mem times
+ * scan_mem_multiplier of memory.  A graph rebuilt in between (its node ids
+ * mean nothing now) ends the scan.
+ *
+ * With no graph to be had (see vpcache.c), the scan is an exact scan of
+ * the pages (vpexact.c): slower, exact, bounded in memory.
  *
  * IDENTIFICATION
  *	  src/vpscan.c
@@ -21,25 +26,42 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/relscan.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/memutils.h"
 
 #include "vecpersist.h"
-#include "vector.h"
+
+/* One row of a re-ranked window */
+typedef struct VpRankedRow
+{
+	double		dist;
+	ItemPointerData tid;
+} VpRankedRow;
 
 typedef struct VpScanOpaqueData
 {
 	bool		started;		/* search begun for this rescan */
 	bool		exhausted;		/* nothing more to return */
+	bool		rerank;			/* codes are approximate */
+	bool		strict;			/* never return a row closer than the last */
+	bool		noticed;		/* the memory bound was reported */
 	VpGraphIter *iter;			/* the resumable search */
 	VpGraphRef	ref;			/* the graph iter belongs to, once started */
+	VpExactScan *exact;			/* when there is no graph */
+	VpMetaPageData meta;		/* the index's, at scan start (re-ranking) */
 	VpSearchHit *hits;			/* ef_search entries */
-	ItemPointerData *tids;		/* heap TIDs of the current window */
+	VpRankedRow *rows;			/* the current window, in return order */
+	char	   *payload;		/* VP_MAX_PAYLOAD, for re-ranking */
+	double		last_dist;		/* exact distance of the last row returned */
 	int			ef;
-	int			nresults;		/* hits of the current window */
-	int			next;			/* next hit to return */
+	int			nresults;		/* rows of the current window */
+	int			next;			/* next row to return */
 	MemoryContext cxt;			/* per-scan memory, reset on rescan */
+	MemoryContext rowcxt;		/* per re-ranked row */
 } VpScanOpaqueData;
 
 typedef VpScanOpaqueData *VpScanOpaque;
@@ -55,8 +77,22 @@ vpbeginscan(Relation index, int nkeys, int norderbys)
 
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "vecpersist scan",
 									ALLOCSET_DEFAULT_SIZES);
+	so->rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+									   "vecpersist scan row",
+									   ALLOCSET_SMALL_SIZES);
 	scan->opaque = so;
 	return scan;
+}
+
+/*
+ * Let go of the graph or exact scan of the previous query.
+ */
+static void
+EndSearch(VpScanOpaque so)
+{
+	if (so->started && !so->ref.exact)
+		VpGraphClose(&so->ref);
+	so->started = false;
 }
 
 /*
@@ -77,111 +113,205 @@ vprescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	(void) nkeys;
 	(void) norderbys;
 
-	if (so->started)
-		VpGraphClose(&so->ref);
+	EndSearch(so);
 	MemoryContextReset(so->cxt);
-	so->started = false;
 	so->exhausted = false;
 	so->iter = NULL;
+	so->exact = NULL;
 	so->hits = NULL;
-	so->tids = NULL;
+	so->rows = NULL;
 	so->nresults = 0;
 	so->next = 0;
+	so->noticed = false;
+	so->last_dist = -INFINITY;
 }
 
-/*
- * The query as dims floats.  A NULL query or (for cosine) a zero query
- * orders every row equally, so any direction will do: use the first axis.
- * vec is the query already detoasted (NULL for a NULL query), so that no
- * TOAST access happens while the graph is locked.
- */
-static const float *
-QueryVector(const Vector *vec, const VpGraphParams *params)
+static int
+CompareRanked(const void *a, const void *b)
 {
-	float	   *axis;
+	const VpRankedRow *ra = a;
+	const VpRankedRow *rb = b;
+	bool		an = isnan(ra->dist);
+	bool		bn = isnan(rb->dist);
 
-	if (vec != NULL)
-	{
-		if (vec->dim != params->dims)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("different vector dimensions %d and %d",
-							params->dims, vec->dim)));
-		if (VpVectorIsIndexable(params->metric, vec->x, vec->dim))
-			return vec->x;
-	}
-	axis = palloc0(sizeof(float) * params->dims);
-	axis[0] = 1.0f;
-	return axis;
+	if (an != bn)
+		return an ? 1 : -1;
+	if (!an && ra->dist != rb->dist)
+		return ra->dist < rb->dist ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &ra->tid, (ItemPointer) &rb->tid);
 }
 
 /*
- * Fetch the next window of hits into so->hits; sets so->exhausted when
- * there is none.  The first call creates the search; later ones continue
- * it if iterative scans are on and the graph kept its node ids.  Runs in
- * the scan's memory context.
+ * Turn the window of n hits into rows: as they come when the codes are
+ * exact, else read back from the pages and sorted by exact distance (a row
+ * whose item died or moved since the graph saw it is dropped).  Under
+ * strict order a re-ranked row closer than the last one returned is
+ * skipped, as the graph skips its own late finds.
+ */
+static void
+RankWindow(IndexScanDesc scan, const VpGraph *graph, int n)
+{
+	VpScanOpaque so = (VpScanOpaque) scan->opaque;
+	int			kept = 0;
+	int			i;
+
+	so->nresults = 0;
+	so->next = 0;
+	for (i = 0; i < n; i++)
+	{
+		VpGraphItem item;
+		VpRankedRow *row = &so->rows[kept];
+
+		VpGraphGetItem(graph, so->hits[i].node, &item);
+		VpLabelToTid(item.label, &row->tid);
+		if (so->rerank)
+		{
+			VpPayload	payload;
+			ItemPointerData tid;
+			MemoryContext oldcxt;
+
+			if (!VpReadItemAt(scan->indexRelation, &so->meta, item.block,
+							  item.key, &tid, so->payload, &payload) ||
+				!ItemPointerEquals(&tid, &row->tid))
+				continue;
+			oldcxt = MemoryContextSwitchTo(so->rowcxt);
+			row->dist = VpExactDistance(scan->indexRelation,
+										scan->orderByData, &payload);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(so->rowcxt);
+		}
+		else
+			row->dist = so->hits[i].distance;
+		kept++;
+	}
+	if (so->rerank)
+	{
+		qsort(so->rows, kept, sizeof(VpRankedRow), CompareRanked);
+		if (so->strict)
+		{
+			int			k = 0;
+
+			for (i = 0; i < kept; i++)
+				if (isnan(so->rows[i].dist) || so->rows[i].dist >= so->last_dist)
+					so->rows[k++] = so->rows[i];
+			kept = k;
+		}
+		if (kept > 0 && !isnan(so->rows[kept - 1].dist))
+			so->last_dist = Max(so->last_dist, so->rows[kept - 1].dist);
+	}
+	so->nresults = kept;
+}
+
+/*
+ * Start the search of this rescan: open the graph (or find that there is
+ * none to be had, and start an exact scan), and set up the resumable
+ * search.  Runs in the scan's memory context.
+ */
+static void
+StartSearch(IndexScanDesc scan)
+{
+	VpScanOpaque so = (VpScanOpaque) scan->opaque;
+	ScanKey		key = scan->orderByData;
+	const VpGraph *graph;
+	const VpGraphParams *params;
+	VpAllocator allocator = VpMakeAllocator(so->cxt);
+	VpPayload	payload;
+	VpVector	query;
+	size_t		budget;
+
+	pgstat_count_index_scan(scan->indexRelation);
+	VpGraphOpen(scan->indexRelation, &so->ref, false);
+	so->started = true;
+	so->ef = VpEfSearch();
+	if (so->ref.exact)
+	{
+		so->exact = VpExactBegin(scan->indexRelation, key, Max(so->ef, 100));
+		return;
+	}
+	graph = so->ref.graph;
+	if (graph == NULL || VpGraphCount(graph) == 0)
+	{
+		VpGraphUnlock(&so->ref);
+		so->exhausted = true;
+		return;
+	}
+	params = VpGraphGetParams(graph);
+	so->rerank = !VpCodeIsExact(params->codes);
+	so->strict = VpIterativeScanMode() != VP_ITERATIVE_SCAN_RELAXED;
+	so->hits = palloc(sizeof(VpSearchHit) * so->ef);
+	so->rows = palloc(sizeof(VpRankedRow) * so->ef);
+	if (so->rerank)
+	{
+		VpReadMeta(scan->indexRelation, &so->meta);
+		so->payload = palloc(VP_MAX_PAYLOAD);
+	}
+	VpQueryVector(scan->indexRelation, params, key->sk_argument,
+				  (key->sk_flags & SK_ISNULL) != 0, &payload, &query);
+	budget = (size_t) ((double) work_mem * 1024.0 * VpScanMemMultiplier());
+	so->iter = VpGraphIterCreate(&allocator, graph, &query, so->ef,
+								 so->strict && !so->rerank,
+								 VpMaxScanTuples(), budget);
+	if (so->iter == NULL)
+		elog(ERROR, "could not start a search of hnsw index \"%s\"",
+			 RelationGetRelationName(scan->indexRelation));
+}
+
+/*
+ * Fetch the next window of rows; sets so->exhausted when there is none.
+ * The first call starts the search; later ones continue it if iterative
+ * scans are on and the graph kept its node ids.  Runs in the scan's
+ * memory context.
  */
 static void
 NextWindow(IndexScanDesc scan)
 {
 	VpScanOpaque so = (VpScanOpaque) scan->opaque;
-	VpGraph    *graph;
-	int			i;
+	const VpGraph *graph;
+	int			n;
 
 	so->nresults = 0;
 	so->next = 0;
-	if (so->started && vp_iterative_scan == VP_ITERATIVE_SCAN_OFF)
-	{
-		so->exhausted = true;
-		return;
-	}
-
 	if (!so->started)
 	{
-		VpAllocator allocator = VpMakeAllocator(so->cxt);
-		ScanKey		key = scan->orderByData;
-		Vector	   *query = NULL;
-
-		if (!(key->sk_flags & SK_ISNULL))
-			query = DatumGetVector(key->sk_argument);
-		VpWarnPgvectorSettings();
-		VpGraphOpen(scan->indexRelation, &so->ref, false);
-		so->started = true;
-		graph = so->ref.graph;
-		if (graph == NULL || VpGraphCount(graph) == 0)
+		StartSearch(scan);
+		if (so->exhausted || so->exact != NULL)
+			return;
+	}
+	else
+	{
+		if (VpIterativeScanMode() == VP_ITERATIVE_SCAN_OFF ||
+			!VpGraphRelock(&so->ref))
 		{
-			VpGraphUnlock(&so->ref);
 			so->exhausted = true;
 			return;
 		}
-		so->ef = vp_ef_search;
-		so->hits = palloc(sizeof(VpSearchHit) * so->ef);
-		so->tids = palloc(sizeof(ItemPointerData) * so->ef);
-		so->iter = VpGraphIterCreate(&allocator, graph,
-									 QueryVector(query, VpGraphGetParams(graph)),
-									 so->ef,
-									 vp_iterative_scan != VP_ITERATIVE_SCAN_RELAXED,
-									 vp_max_scan_tuples);
-		if (so->iter == NULL)
-			elog(ERROR, "could not start a search of hnsw index \"%s\"",
-				 RelationGetRelationName(scan->indexRelation));
-	}
-	else if (!VpGraphRelock(&so->ref))
-	{
-		so->exhausted = true;
-		return;
 	}
 	graph = so->ref.graph;
 
-	so->nresults = VpGraphIterNext(so->iter, graph, so->hits,
-								   so->ref.interrupt_check);
-	for (i = 0; i < so->nresults; i++)
-		VpLabelToTid(VpGraphLabel(graph, so->hits[i].node), &so->tids[i]);
-	VpGraphUnlock(&so->ref);
-	if (so->nresults <= 0)
+	n = VpGraphIterNext(so->iter, graph, so->hits, so->ref.interrupt_check);
+	PG_TRY();
+	{
+		if (n > 0)
+			RankWindow(scan, graph, n);
+	}
+	PG_FINALLY();
+	{
+		VpGraphUnlock(&so->ref);
+	}
+	PG_END_TRY();
+	if (n <= 0)
 	{
 		so->nresults = 0;
 		so->exhausted = true;
+	}
+	if (!so->noticed && VpGraphIterStopped(so->iter) &&
+		VpGraphIterVisits(so->iter) < VpMaxScanTuples())
+	{
+		so->noticed = true;
+		ereport(NOTICE,
+				(errmsg("hnsw index scan exceeded work_mem after %lld tuples",
+						(long long) VpGraphIterVisits(so->iter)),
+				 errhint("Increase hnsw.scan_mem_multiplier to scan more tuples.")));
 	}
 }
 
@@ -202,21 +332,32 @@ vpgettuple(IndexScanDesc scan, ScanDirection dir)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot scan an hnsw index without an ORDER BY distance operator")));
 
-	while (so->next >= so->nresults)
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+	for (;;)
 	{
 		MemoryContext oldcxt;
 
+		if (so->exact != NULL)
+		{
+			bool		found;
+
+			oldcxt = MemoryContextSwitchTo(so->cxt);
+			found = VpExactNext(so->exact, &scan->xs_heaptid);
+			MemoryContextSwitchTo(oldcxt);
+			return found;
+		}
+		if (so->next < so->nresults)
+		{
+			scan->xs_heaptid = so->rows[so->next++].tid;
+			return true;
+		}
 		if (so->exhausted)
 			return false;
 		oldcxt = MemoryContextSwitchTo(so->cxt);
 		NextWindow(scan);
 		MemoryContextSwitchTo(oldcxt);
 	}
-
-	scan->xs_heaptid = so->tids[so->next++];
-	scan->xs_recheck = false;
-	scan->xs_recheckorderby = false;
-	return true;
 }
 
 /*
@@ -227,9 +368,9 @@ vpendscan(IndexScanDesc scan)
 {
 	VpScanOpaque so = (VpScanOpaque) scan->opaque;
 
-	if (so->started)
-		VpGraphClose(&so->ref);
+	EndSearch(so);
 	MemoryContextDelete(so->cxt);
+	MemoryContextDelete(so->rowcxt);
 	pfree(so);
 	scan->opaque = NULL;
 }
