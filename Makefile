@@ -13,6 +13,7 @@ OBJS = \
 	src/vecpersist.o \
 	src/vector.o \
 	src/vpdistance.o \
+	src/vphalfdist.o \
 	src/vpgraph.o \
 	src/vppage.o \
 	src/vpcache.o \
