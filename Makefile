@@ -12,6 +12,8 @@ MODULE_big = vecpersist
 OBJS = \
 	src/vecpersist.o \
 	src/vector.o \
+	src/halfvec.o \
+	src/bitvec.o \
 	src/vpdistance.o \
 	src/vphalfdist.o \
 	src/vpgraph.o \

@@ -20,6 +20,8 @@
 
 #include "fmgr.h"
 
+#include "vptype.h"
+
 /* largest number of dimensions a vector may have */
 #define VECTOR_MAX_DIM 16000
 
@@ -40,5 +42,6 @@ typedef struct Vector
 
 /* vector.c */
 extern Vector *VpInitVector(int dim);
+extern const VpTypeSupport vp_vector_type_support;
 
 #endif							/* VP_VECTOR_H */
