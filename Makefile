@@ -39,6 +39,14 @@ REGRESS = \
 	vector_btree \
 	vector_copy \
 	vector_errors \
+	vector_extras \
+	halfvec_input \
+	halfvec_functions \
+	halfvec_casts \
+	halfvec_aggregates \
+	halfvec_btree \
+	halfvec_catalog \
+	bit_functions \
 	hnsw_ddl \
 	hnsw_opclasses \
 	hnsw_plans \

@@ -1,0 +1,34 @@
+--
+-- vector_extras: the vector functions added with halfvec: || (concat),
+-- binary_quantize and vector_spherical_distance
+--
+
+-- || concatenates, whatever the dimensions; the result is a vector (it
+-- used to resolve to text concatenation)
+SELECT '[1,2,3]'::vector || '[4,5]';
+SELECT pg_typeof('[1,2,3]'::vector || '[4,5]');
+SELECT '[1.5]'::vector || '[-0]' || '[3e38]';
+SELECT vector_concat('[1]', '[2,3]');
+SELECT vector_dims(array_fill(1, ARRAY[15999])::vector || '[2]');
+SELECT array_fill(1, ARRAY[15999])::vector || '[2,3]';
+SELECT array_fill(1, ARRAY[8000])::vector || array_fill(1, ARRAY[8001])::vector;
+SELECT '[1,2]'::vector || NULL;
+-- a vector and a halfvec meet as halfvecs
+SELECT '[1,2]'::vector || '[3]'::halfvec, pg_typeof('[1,2]'::vector || '[3]'::halfvec);
+
+-- binary_quantize(vector)
+SELECT binary_quantize('[3,-1,0,0.001,-0.001,1e-45]'::vector);
+SELECT binary_quantize(array_fill(-1, ARRAY[16000])::vector) = repeat('0', 16000)::bit(16000) AS all_zero;
+
+-- the spherical distance of unit vectors (the angle over pi)
+SELECT vector_spherical_distance('[1,0]', '[0,1]');
+SELECT vector_spherical_distance('[1,0]', '[-1,0]');
+SELECT vector_spherical_distance('[1,0,0]', '[1,0,0]');
+SELECT vector_spherical_distance('[0.6,0.8]', '[0.8,0.6]');
+SELECT vector_spherical_distance('[3,0]', '[2,0]');
+SELECT vector_spherical_distance('[1,0]', '[1]');
+
+-- the SQLSTATE of a result too large
+\set VERBOSITY sqlstate
+SELECT array_fill(1, ARRAY[16000])::vector || '[1]';
+\set VERBOSITY default
