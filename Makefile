@@ -2,7 +2,7 @@
 #
 #   make && make install        build and install into the server found by pg_config
 #   make installcheck           pg_regress + isolation + TAP against that installation
-#   make unittest               standalone tests of the distance kernels and the graph
+#   make unittest               standalone tests of the kernels, halves and the graph
 #   test/check.sh               the whole suite from nothing (see README.md)
 
 EXTENSION = vecpersist
@@ -63,7 +63,7 @@ PROVE_TESTS = test/t/*.pl
 ISOLATION = hnsw_catchup
 ISOLATION_OPTS = --inputdir=test --load-extension=vecpersist
 
-EXTRA_CLEAN = test/unit/test_distance test/unit/test_graph \
+EXTRA_CLEAN = test/unit/test_distance test/unit/test_graph test/unit/test_half \
 	test/unit/*.o results/ regression.diffs regression.out tmp_check/ \
 	tmp_check_iso/ output_iso/ log/
 
@@ -89,7 +89,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # ---------------------------------------------------------------------------
-# Standalone unit tests: the kernels and the graph without a server.
+# Standalone unit tests: the kernels, the half conversions and the graph
+# without a server.
 # UNIT_SANITIZE=1 builds them with AddressSanitizer and UBSan.
 # ---------------------------------------------------------------------------
 UNIT_CC ?= $(CC)
@@ -98,10 +99,13 @@ ifdef UNIT_SANITIZE
 UNIT_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 endif
-UNIT_TESTS = test/unit/test_distance test/unit/test_graph
+UNIT_TESTS = test/unit/test_distance test/unit/test_graph test/unit/test_half
 
 test/unit/test_distance: test/unit/test_distance.c src/vpdistance.c src/vpdistance.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_distance.c src/vpdistance.c -lm
+
+test/unit/test_half: test/unit/test_half.c test/unit/test_half_known.h src/vphalf.h src/vphalfdist.c src/vphalfdist.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_half.c src/vphalfdist.c -lm
 
 test/unit/test_graph: test/unit/test_graph.c src/vpgraph.c src/vpgraph.h src/vpdistance.c src/vpdistance.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_graph.c src/vpgraph.c src/vpdistance.c -lm
