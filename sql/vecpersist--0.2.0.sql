@@ -384,6 +384,16 @@ CREATE FUNCTION vector_spherical_distance(vector, vector) RETURNS float8
 
 COMMENT ON FUNCTION vector_spherical_distance(vector, vector) IS 'spherical distance';
 
+-- Not in pgvector, which has vector_norm(vector) and l2_norm(halfvec):
+-- without this, l2_norm(vector) would resolve through the implicit cast to
+-- halfvec and silently round the elements to half precision (pgvector
+-- reports it as ambiguous, because it also casts vector to sparsevec).
+CREATE FUNCTION l2_norm(vector) RETURNS float8
+	AS 'MODULE_PATHNAME', 'vp_vector_norm'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION l2_norm(vector) IS 'Euclidean norm';
+
 -- ---------------------------------------------------------------------------
 -- halfvec: half-precision vectors, as pgvector's halfvec
 -- ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 --
 -- vector_extras: the vector functions added with halfvec: || (concat),
--- binary_quantize and vector_spherical_distance
+-- binary_quantize, vector_spherical_distance and l2_norm
 --
 
 -- || concatenates, whatever the dimensions; the result is a vector (it
@@ -27,6 +27,11 @@ SELECT vector_spherical_distance('[1,0,0]', '[1,0,0]');
 SELECT vector_spherical_distance('[0.6,0.8]', '[0.8,0.6]');
 SELECT vector_spherical_distance('[3,0]', '[2,0]');
 SELECT vector_spherical_distance('[1,0]', '[1]');
+
+-- l2_norm(vector), which pgvector does not have (there the call is
+-- ambiguous): the exact norm, not that of the vector rounded to halves
+SELECT l2_norm('[0.1]'::vector), l2_norm('[0.1]'::halfvec), l2_norm('[3e38,3e38]'::vector);
+SELECT l2_norm('[3,4]'::vector), l2_norm('[3,4]'::halfvec);
 
 -- the SQLSTATE of a result too large
 \set VERBOSITY sqlstate
