@@ -2,7 +2,7 @@
 #
 #   make && make install        build and install into the server found by pg_config
 #   make installcheck           pg_regress + isolation + TAP against that installation
-#   make unittest               standalone tests of the distance kernels and the graph
+#   make unittest               standalone tests of the kernels, halves and the graph
 #   test/check.sh               the whole suite from nothing (see README.md)
 
 EXTENSION = vecpersist
@@ -12,7 +12,10 @@ MODULE_big = vecpersist
 OBJS = \
 	src/vecpersist.o \
 	src/vector.o \
+	src/halfvec.o \
+	src/bitvec.o \
 	src/vpdistance.o \
+	src/vphalfdist.o \
 	src/vpcodes.o \
 	src/vpgraph.o \
 	src/vpgraphbuild.o \
@@ -43,6 +46,14 @@ REGRESS = \
 	vector_btree \
 	vector_copy \
 	vector_errors \
+	vector_extras \
+	halfvec_input \
+	halfvec_functions \
+	halfvec_casts \
+	halfvec_aggregates \
+	halfvec_btree \
+	halfvec_catalog \
+	bit_functions \
 	hnsw_ddl \
 	hnsw_opclasses \
 	hnsw_plans \
@@ -59,7 +70,7 @@ PROVE_TESTS = test/t/*.pl
 ISOLATION = hnsw_catchup
 ISOLATION_OPTS = --inputdir=test --load-extension=vecpersist
 
-EXTRA_CLEAN = test/unit/test_distance test/unit/test_graph \
+EXTRA_CLEAN = test/unit/test_distance test/unit/test_graph test/unit/test_half \
 	test/unit/*.o results/ regression.diffs regression.out tmp_check/ \
 	tmp_check_iso/ output_iso/ log/
 
@@ -85,7 +96,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # ---------------------------------------------------------------------------
-# Standalone unit tests: the kernels and the graph without a server.
+# Standalone unit tests: the kernels, the half conversions and the graph
+# without a server.
 # UNIT_SANITIZE=1 builds them with AddressSanitizer and UBSan.
 # ---------------------------------------------------------------------------
 UNIT_CC ?= $(CC)
@@ -94,10 +106,13 @@ ifdef UNIT_SANITIZE
 UNIT_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 endif
-UNIT_TESTS = test/unit/test_distance test/unit/test_graph
+UNIT_TESTS = test/unit/test_distance test/unit/test_graph test/unit/test_half
 
 test/unit/test_distance: test/unit/test_distance.c src/vpdistance.c src/vpdistance.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_distance.c src/vpdistance.c -lm
+
+test/unit/test_half: test/unit/test_half.c test/unit/test_half_known.h src/vphalf.h src/vphalfdist.c src/vphalfdist.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_half.c src/vphalfdist.c -lm
 
 GRAPH_SRCS = src/vpgraph.c src/vpgraphbuild.c src/vpgraphsearch.c \
 	src/vpgraphrepair.c src/vpcodes.c src/vpdistance.c

@@ -44,12 +44,12 @@ INSERT INTO vector_errors_cases (stmt) VALUES
 	($$SELECT '[1,2,3]'::vector <#> '[1,2]'$$),
 	($$SELECT '[1,2,3]'::vector <=> '[1,2]'$$),
 	($$SELECT '[1,2,3]'::vector <+> '[1,2]'$$),
-	($$SELECT l2_distance('[1,2,3]', '[1,2]')$$),
+	($$SELECT l2_distance('[1,2,3]'::vector, '[1,2]')$$),
 	($$SELECT vector_l2_squared_distance('[1,2,3]', '[1,2]')$$),
-	($$SELECT inner_product('[1,2,3]', '[1,2]')$$),
+	($$SELECT inner_product('[1,2,3]'::vector, '[1,2]')$$),
 	($$SELECT vector_negative_inner_product('[1,2,3]', '[1,2]')$$),
-	($$SELECT cosine_distance('[1,2,3]', '[1,2]')$$),
-	($$SELECT l1_distance('[1,2,3]', '[1,2]')$$),
+	($$SELECT cosine_distance('[1,2,3]'::vector, '[1,2]')$$),
+	($$SELECT l1_distance('[1,2,3]'::vector, '[1,2]')$$),
 	($$SELECT '[1,2,3]'::vector + '[1,2]'$$),
 	($$SELECT '[1,2,3]'::vector - '[1,2]'$$),
 	($$SELECT '[1,2,3]'::vector * '[1,2]'$$),
@@ -75,9 +75,9 @@ INSERT INTO vector_errors_cases (stmt) VALUES
 	($$SELECT '{1e300}'::double precision[]::vector$$),
 	($$SELECT '{1e39}'::numeric[]::vector$$),
 	-- subvector
-	($$SELECT subvector('[1,2,3]', 1, 0)$$),
-	($$SELECT subvector('[1,2,3]', 4, 1)$$),
-	($$SELECT subvector('[1,2,3]', -5, 3)$$),
+	($$SELECT subvector('[1,2,3]'::vector, 1, 0)$$),
+	($$SELECT subvector('[1,2,3]'::vector, 4, 1)$$),
+	($$SELECT subvector('[1,2,3]'::vector, -5, 3)$$),
 	-- no error
 	($$SELECT '[1,2,3]'::vector(3)$$);
 

@@ -100,8 +100,8 @@ SELECT vector_send('[-0,1e-45,3.4028235e38]'::vector);
 SELECT vector_send('[1.5]'::vector(1));
 
 -- NULL in, NULL out
-SELECT l2_distance(NULL, '[1]'), vector_dims(NULL), vector_norm(NULL),
-       l2_normalize(NULL), subvector(NULL, 1, 1), subvector('[1]', NULL, 1);
+SELECT l2_distance(NULL::vector, '[1]'), vector_dims(NULL::vector), vector_norm(NULL),
+       l2_normalize(NULL::vector), subvector(NULL::vector, 1, 1), subvector('[1]'::vector, NULL, 1);
 
 -- every C function of the type is IMMUTABLE STRICT PARALLEL SAFE and bound
 -- to a vp_ symbol

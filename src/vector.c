@@ -36,10 +36,13 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
+#include "utils/varbit.h"
 
+#include "bitvec.h"
 #include "vecpersist.h"
 #include "vector.h"
 #include "vpdistance.h"
+#include "vptype.h"
 
 /* number of dimensions summed in an aggregate state array */
 #define STATE_DIM(a)	(ARR_DIMS(a)[0] - 1)
@@ -682,6 +685,33 @@ vp_cosine_distance(PG_FUNCTION_ARGS)
 }
 
 /*
+ * vector_spherical_distance: the angle between two unit vectors, divided
+ * by pi (so in [0, 1]).  pgvector's ivfflat uses it for spherical k-means;
+ * we have no ivfflat but keep the function so that scripts and schemas
+ * naming it still work.  The inputs are assumed normalised, so only the
+ * dot product is computed, clamped to [-1, 1] so that rounding cannot make
+ * acos() return NaN.
+ */
+PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_vector_spherical_distance);
+Datum
+vp_vector_spherical_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	double		dot;
+
+	CheckSameDims(a, b);
+
+	dot = (double) vp_kernels.inner_product(a->x, b->x, (size_t) a->dim);
+	if (dot > 1.0)
+		dot = 1.0;
+	else if (dot < -1.0)
+		dot = -1.0;
+
+	PG_RETURN_FLOAT8(acos(dot) / M_PI);
+}
+
+/*
  * l1_distance: taxicab distance, the sum of absolute differences.
  */
 PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_l1_distance);
@@ -758,6 +788,29 @@ vp_l2_normalize(PG_FUNCTION_ARGS)
 	}
 
 	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * binary_quantize(vector): a bit string with bit i set when element i is
+ * greater than zero (so zero and -0 give 0), for Hamming or Jaccard search
+ * on the sign pattern.
+ */
+PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_binary_quantize);
+Datum
+vp_binary_quantize(PG_FUNCTION_ARGS)
+{
+	Vector	   *vec = PG_GETARG_VECTOR_P(0);
+	VarBit	   *result = VpInitBitVector(vec->dim);
+	bits8	   *bits = VARBITS(result);
+	int			i;
+
+	for (i = 0; i < vec->dim; i++)
+	{
+		if (vec->x[i] > 0.0f)
+			bits[i / 8] |= (bits8) (0x80 >> (i % 8));
+	}
+
+	PG_RETURN_VARBIT_P(result);
 }
 
 /*
@@ -843,6 +896,27 @@ vp_vector_mul(PG_FUNCTION_ARGS)
 		if (result->x[i] == 0.0f && a->x[i] != 0.0f && b->x[i] != 0.0f)
 			float_underflow_error();
 	}
+
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * vector_concat: the || operator.  The dimensions need not match, but the
+ * result must fit the limit.  Without it, vector || unknown resolved to
+ * PostgreSQL's text concatenation and silently returned text.
+ */
+PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_vector_concat);
+Datum
+vp_vector_concat(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *result;
+
+	CheckDim(a->dim + b->dim);
+	result = VpInitVector(a->dim + b->dim);
+	memcpy(result->x, a->x, sizeof(float) * a->dim);
+	memcpy(result->x + a->dim, b->x, sizeof(float) * b->dim);
 
 	PG_RETURN_VECTOR_P(result);
 }
@@ -1179,16 +1253,12 @@ vp_vector_avg(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(result);
 }
 
-/* ------------------------------------------------------------------------
- * Type support for hnsw indexes (vptype.h)
- * ------------------------------------------------------------------------
- */
-
 /*
- * The payload of a vector: its float4 elements, in place.
+ * The hnsw payload of a vector: its elements, already in the
+ * VP_ELEM_FLOAT32 layout (vptype.h), so the payload points into the datum.
  */
 static void
-VectorToPayload(Datum value, VpPayload *payload)
+VectorDatumToPayload(Datum value, VpPayload *payload)
 {
 	Vector	   *vec = DatumGetVector(value);
 
@@ -1200,27 +1270,36 @@ VectorToPayload(Datum value, VpPayload *payload)
 }
 
 /*
- * A vector holding a payload's elements.
+ * A vector holding a payload, for re-ranking with the SQL distance
+ * functions.
  */
 static Datum
-PayloadToVector(const VpPayload *payload)
+VectorPayloadToDatum(const VpPayload *payload)
 {
-	Vector	   *vec = VpInitVector(payload->dims);
+	Vector	   *result;
 
-	memcpy(vec->x, payload->data, sizeof(float) * (Size) payload->dims);
-	return PointerGetDatum(vec);
+	Assert(payload->kind == VP_ELEM_FLOAT32);
+	Assert(payload->len == sizeof(float) * (Size) payload->dims);
+	result = VpInitVector(payload->dims);
+	memcpy(result->x, payload->data, payload->len);
+
+	return PointerGetDatum(result);
 }
 
 const VpTypeSupport vp_vector_type_support = {
-	VP_ELEM_FLOAT32, "vector", VECTOR_MAX_DIM, 0,
-	VectorToPayload, PayloadToVector
+	.kind = VP_ELEM_FLOAT32,
+	.type_name = "vector",
+	.max_dims = VECTOR_MAX_DIM,
+	.max_nnz = 0,
+	.datum_to_payload = VectorDatumToPayload,
+	.payload_to_datum = VectorPayloadToDatum
 };
 
-PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_hnsw_vector_support);
-
 /*
- * Support function 2 of the vector operator classes of hnsw.
+ * vecpersist_hnsw_vector_support: support function 2 of the vector
+ * operator classes of hnsw; tells the access method how to store vectors.
  */
+PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_hnsw_vector_support);
 Datum
 vp_hnsw_vector_support(PG_FUNCTION_ARGS)
 {

@@ -27,7 +27,7 @@ set -uo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-UNIT_BINARIES=(test/unit/test_distance test/unit/test_graph)
+UNIT_BINARIES=(test/unit/test_distance test/unit/test_graph test/unit/test_half)
 
 SCRIPT=check.sh
 # shellcheck source=test/common.sh
