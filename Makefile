@@ -12,6 +12,7 @@ MODULE_big = vecpersist
 OBJS = \
 	src/vecpersist.o \
 	src/vector.o \
+	src/sparsevec.o \
 	src/vpdistance.o \
 	src/vpgraph.o \
 	src/vppage.o \
