@@ -12,10 +12,17 @@
  * same error messages and SQLSTATEs, checked in the same order, so that
  * clients and applications written for pgvector see no difference.
  *
- * The distances walk both index lists in one ascending merge and sum in
- * float, term by term in index order.  That is slower than a blocked or
- * vectorised sum would be, but it rounds exactly as pgvector does, so the
- * same query prints the same digits under either extension.
+ * Distances and norms round exactly as pgvector's do, so that the same
+ * query prints the same digits under either extension.  pgvector writes
+ * them as plain C loops (a merge of the two index lists, summing in float)
+ * but compiles them with -ftree-vectorize -fassociative-math: GCC then sums
+ * each simple reduction loop (a norm, or the tail of the merge where only
+ * the second operand has elements left) in 4 float or 2 double SSE2 lanes,
+ * which changes the last bits of the result.  The helpers below spell that
+ * summation order out in plain C (see AccumSquares), for pgvector's
+ * portable x86-64 build (OPTFLAGS="", as built for this project's
+ * comparisons); a pgvector built with -march=native uses wider lanes and
+ * can differ from both in the last digits.
  *
  * Every value built here is normalised: indices strictly ascending and in
  * range, no stored zero.  Comparisons and distances rely on that, and the
@@ -785,9 +792,102 @@ vp_array_to_sparsevec(PG_FUNCTION_ARGS)
 }
 
 /*
- * Squared Euclidean distance.  The terms are summed in float in ascending
- * index order: the two index lists are merged, a shared index contributing
- * the squared difference and an index of one side only its square.
+ * The reduction order of pgvector's vectorised loops, written out.
+ *
+ * A run of n terms t[0..n-1] is added to an accumulator acc.  With fewer
+ * than 4 terms they are added one by one.  Otherwise the first n - n % 4
+ * terms go into four float lanes (lane k takes t[k], t[k + 4], ... in
+ * order, starting from 0), the lanes are folded as (l0 + l2) + (l1 + l3)
+ * and that is added to acc; the last n % 4 terms are then added one by
+ * one.  This is the SSE2 code GCC makes of "for (...) acc += t[i];" under
+ * -fassociative-math.  Float addition is commutative, so only the grouping
+ * matters.
+ */
+static float4
+AccumSquares(float4 acc, const float4 *x, int n)
+{
+	int			i = 0;
+
+	if (n >= 4)
+	{
+		float4		lane[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+
+		for (; i + 4 <= n; i += 4)
+		{
+			lane[0] += x[i] * x[i];
+			lane[1] += x[i + 1] * x[i + 1];
+			lane[2] += x[i + 2] * x[i + 2];
+			lane[3] += x[i + 3] * x[i + 3];
+		}
+		acc += (lane[0] + lane[2]) + (lane[1] + lane[3]);
+	}
+	for (; i < n; i++)
+		acc += x[i] * x[i];
+
+	return acc;
+}
+
+/* the same as AccumSquares, for absolute values (the l1 distance) */
+static float4
+AccumAbs(float4 acc, const float4 *x, int n)
+{
+	int			i = 0;
+
+	if (n >= 4)
+	{
+		float4		lane[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+
+		for (; i + 4 <= n; i += 4)
+		{
+			lane[0] += fabsf(x[i]);
+			lane[1] += fabsf(x[i + 1]);
+			lane[2] += fabsf(x[i + 2]);
+			lane[3] += fabsf(x[i + 3]);
+		}
+		acc += (lane[0] + lane[2]) + (lane[1] + lane[3]);
+	}
+	for (; i < n; i++)
+		acc += fabsf(x[i]);
+
+	return acc;
+}
+
+/*
+ * Sum of squares in double, for l2_norm and l2_normalize (it cannot
+ * overflow for finite float values), in the order of pgvector's vectorised
+ * loop: with 4 or more values, each block of 4 adds x0^2 + x2^2 to one
+ * double lane and x1^2 + x3^2 to the other, the lanes are added, and the
+ * last n % 4 squares follow one by one.  Each square is exact in double.
+ */
+static double
+SquaredNormDouble(const float4 *x, int n)
+{
+	double		sum = 0.0;
+	int			i = 0;
+
+	if (n >= 4)
+	{
+		double		lane0 = 0.0;
+		double		lane1 = 0.0;
+
+		for (; i + 4 <= n; i += 4)
+		{
+			lane0 += (double) x[i] * x[i] + (double) x[i + 2] * x[i + 2];
+			lane1 += (double) x[i + 1] * x[i + 1] + (double) x[i + 3] * x[i + 3];
+		}
+		sum = lane0 + lane1;
+	}
+	for (; i < n; i++)
+		sum += (double) x[i] * x[i];
+
+	return sum;
+}
+
+/*
+ * Squared Euclidean distance.  The two index lists are merged in ascending
+ * order, a shared index adding the squared difference and an index of one
+ * side its square, summed one by one in float; once a is exhausted, what is
+ * left of b is added as one run (AccumSquares).
  */
 static float4
 SparseL2Squared(SparseVector *a, SparseVector *b)
@@ -821,15 +921,13 @@ SparseL2Squared(SparseVector *a, SparseVector *b)
 	}
 	for (; i < a->nnz; i++)
 		sum += ax[i] * ax[i];
-	for (; j < b->nnz; j++)
-		sum += bx[j] * bx[j];
 
-	return sum;
+	return AccumSquares(sum, bx + j, b->nnz - j);
 }
 
 /*
- * Inner product: the products at shared indices, summed in float in
- * ascending index order.
+ * Inner product: the products at shared indices, summed one by one in
+ * float in ascending index order.
  */
 static float4
 SparseInnerProduct(SparseVector *a, SparseVector *b)
@@ -853,40 +951,6 @@ SparseInnerProduct(SparseVector *a, SparseVector *b)
 			j++;
 		}
 	}
-
-	return sum;
-}
-
-/*
- * Sum of squares of a sparsevec's values, in float, in index order: the
- * norm part of the cosine distance.
- */
-static float4
-SparseSquaredNormFloat(SparseVector *a)
-{
-	const float4 *ax = SparseVectorValues(a);
-	float4		sum = 0.0f;
-	int			i;
-
-	for (i = 0; i < a->nnz; i++)
-		sum += ax[i] * ax[i];
-
-	return sum;
-}
-
-/*
- * Sum of squares of a sparsevec's values, in double, for l2_norm and
- * l2_normalize: it cannot overflow for finite float values.
- */
-static double
-SparseSquaredNormDouble(SparseVector *a)
-{
-	const float4 *ax = SparseVectorValues(a);
-	double		sum = 0.0;
-	int			i;
-
-	for (i = 0; i < a->nnz; i++)
-		sum += (double) ax[i] * (double) ax[i];
 
 	return sum;
 }
@@ -974,8 +1038,8 @@ vp_sparsevec_cosine_distance(PG_FUNCTION_ARGS)
 	CheckSameDims(a, b);
 
 	cosine = (double) SparseInnerProduct(a, b);
-	norms = (double) SparseSquaredNormFloat(a) *
-		(double) SparseSquaredNormFloat(b);
+	norms = (double) AccumSquares(0.0f, SparseVectorValues(a), a->nnz) *
+		(double) AccumSquares(0.0f, SparseVectorValues(b), b->nnz);
 	cosine /= sqrt(norms);
 
 	if (cosine > 1.0)
@@ -988,7 +1052,7 @@ vp_sparsevec_cosine_distance(PG_FUNCTION_ARGS)
 
 /*
  * l1_distance(sparsevec, sparsevec): taxicab distance, the absolute
- * differences summed in float in ascending index order (as for l2).
+ * differences summed in float in the order of SparseL2Squared.
  */
 PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_sparsevec_l1_distance);
 Datum
@@ -1015,10 +1079,8 @@ vp_sparsevec_l1_distance(PG_FUNCTION_ARGS)
 	}
 	for (; i < a->nnz; i++)
 		sum += fabsf(ax[i]);
-	for (; j < b->nnz; j++)
-		sum += fabsf(bx[j]);
 
-	PG_RETURN_FLOAT8((double) sum);
+	PG_RETURN_FLOAT8((double) AccumAbs(sum, bx + j, b->nnz - j));
 }
 
 /*
@@ -1030,7 +1092,7 @@ vp_sparsevec_l2_norm(PG_FUNCTION_ARGS)
 {
 	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
 
-	PG_RETURN_FLOAT8(sqrt(SparseSquaredNormDouble(a)));
+	PG_RETURN_FLOAT8(sqrt(SquaredNormDouble(SparseVectorValues(a), a->nnz)));
 }
 
 /*
@@ -1046,7 +1108,7 @@ vp_sparsevec_l2_normalize(PG_FUNCTION_ARGS)
 {
 	SparseVector *a = PG_GETARG_SPARSEVEC_P(0);
 	const float4 *ax = SparseVectorValues(a);
-	double		norm = sqrt(SparseSquaredNormDouble(a));
+	double		norm = sqrt(SquaredNormDouble(ax, a->nnz));
 	SparseVector *result;
 	float4	   *rx;
 	int			nnz = 0;
