@@ -37,6 +37,11 @@ REGRESS = \
 	vector_btree \
 	vector_copy \
 	vector_errors \
+	sparsevec_input \
+	sparsevec_copy \
+	sparsevec_functions \
+	sparsevec_casts \
+	sparsevec_btree \
 	hnsw_ddl \
 	hnsw_opclasses \
 	hnsw_plans \
