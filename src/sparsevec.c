@@ -19,10 +19,12 @@
  * each simple reduction loop (a norm, or the tail of the merge where only
  * the second operand has elements left) in 4 float or 2 double SSE2 lanes,
  * which changes the last bits of the result.  The helpers below spell that
- * summation order out in plain C (see AccumSquares), for pgvector's
- * portable x86-64 build (OPTFLAGS="", as built for this project's
- * comparisons); a pgvector built with -march=native uses wider lanes and
- * can differ from both in the last digits.
+ * summation order out in plain C (see AccumSquares), matching pgvector's
+ * portable x86-64 build (OPTFLAGS="", the reference build we compare
+ * with).  A pgvector built with its default -march=native may use wider
+ * lanes and fused multiply-adds, and can differ from both in the last
+ * digits.  This file must therefore be compiled without -ffast-math or
+ * -fassociative-math, which would let the compiler regroup the sums again.
  *
  * Every value built here is normalised: indices strictly ascending and in
  * range, no stored zero.  Comparisons and distances rely on that, and the
