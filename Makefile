@@ -14,6 +14,7 @@ OBJS = \
 	src/vector.o \
 	src/halfvec.o \
 	src/bitvec.o \
+	src/sparsevec.o \
 	src/vpdistance.o \
 	src/vphalfdist.o \
 	src/vpcodes.o \
@@ -54,6 +55,11 @@ REGRESS = \
 	halfvec_btree \
 	halfvec_catalog \
 	bit_functions \
+	sparsevec_input \
+	sparsevec_copy \
+	sparsevec_functions \
+	sparsevec_casts \
+	sparsevec_btree \
 	hnsw_ddl \
 	hnsw_opclasses \
 	hnsw_plans \
