@@ -374,7 +374,9 @@ sub normalize
 	my ($o) = @_;
 	return $o->{text} . "\n" . $o->{sqlstate} if $opt{strict};
 
-	my @lines = split(/\n/, $o->{text}, -1);
+	my $text = $o->{text};
+	$text =~ s/\n\z//;
+	my @lines = split(/\n/, $text, -1);
 	my (@key, $in_msg, $in_error, $in_primary);
 	for my $l (@lines)
 	{
@@ -414,13 +416,12 @@ sub normalize
 # and -- comments are not part of a unit (psql drops them too).
 # ---------------------------------------------------------------------------
 
-# backslash commands that send (or discard) the query buffer
-my %SENDS = map { $_ => 1 }
-  qw(g gx gset gexec gdesc crosstabview watch r reset);
-
 sub split_statements
 {
 	my ($src, $file) = @_;
+	# backslash commands that send (or discard) the query buffer
+	my %SENDS = map { $_ => 1 }
+	  qw(g gx gset gexec gdesc crosstabview watch r reset);
 	my @units;
 	my $len = length($src);
 	my $pos = 0;
