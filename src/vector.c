@@ -387,10 +387,15 @@ vp_vector_recv(PG_FUNCTION_ARGS)
 	int			unused;
 	int			i;
 
+	/*
+	 * Short input is reported as pq_getmsgint and pq_getmsgfloat4 would
+	 * report it, as pgvector lets them do, but with a detail saying what
+	 * was missing.
+	 */
 	if (buf->len - buf->cursor < 2 * (int) sizeof(int16))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("insufficient data for type vector"),
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("insufficient data left in message"),
 				 errdetail("The binary header needs %d bytes, found %d.",
 						   2 * (int) sizeof(int16), buf->len - buf->cursor)));
 
@@ -413,8 +418,8 @@ vp_vector_recv(PG_FUNCTION_ARGS)
 
 	if (buf->len - buf->cursor < dim * (int) sizeof(float4))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("insufficient data for type vector"),
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("insufficient data left in message"),
 				 errdetail("%d dimensions need %d bytes of elements, found %d.",
 						   dim, dim * (int) sizeof(float4),
 						   buf->len - buf->cursor)));
