@@ -148,6 +148,13 @@ SELECT l1_distance('[1,1]'::vector, '[4]');
 SELECT l1_distance('[2e38]'::vector, '[-2e38]');
 SELECT l1_distance('[1,2,3,4,5,6,7,8,9,10,11]'::vector, '[11,10,9,8,7,6,5,4,3,2,1]');
 SELECT '[1,1]'::vector <+> '[4,-5]';
+SELECT vector_spherical_distance('[1,0]'::vector, '[0,1]'),
+       vector_spherical_distance('[0,1]'::vector, '[0,1]'),
+       vector_spherical_distance('[0,-1]'::vector, '[0,1]');
+SELECT vector_spherical_distance('[3,0]'::vector, '[2,0]'),
+       vector_spherical_distance('[-3,0]'::vector, '[2,0]');
+SELECT round(vector_spherical_distance('[0.6,0.8]'::vector, '[0.8,0.6]')::numeric, 6);
+SELECT vector_spherical_distance('[1,0]'::vector, '[1]');
 SELECT '[1,1]'::vector <-> NULL, NULL <=> '[1,1]'::vector;
 
 -- normalization

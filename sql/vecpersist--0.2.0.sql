@@ -127,6 +127,12 @@ CREATE FUNCTION l1_distance(vector, vector) RETURNS float8
 
 COMMENT ON FUNCTION l1_distance(vector, vector) IS 'taxicab distance';
 
+CREATE FUNCTION vector_spherical_distance(vector, vector) RETURNS float8
+	AS 'MODULE_PATHNAME', 'vp_vector_spherical_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION vector_spherical_distance(vector, vector) IS 'angle between unit vectors, as a fraction of pi';
+
 CREATE FUNCTION vector_add(vector, vector) RETURNS vector
 	AS 'MODULE_PATHNAME', 'vp_vector_add'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

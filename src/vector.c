@@ -687,6 +687,34 @@ vp_cosine_distance(PG_FUNCTION_ARGS)
 }
 
 /*
+ * vector_spherical_distance: the angle between two unit vectors as a
+ * fraction of pi, in [0, 1].  pgvector declares it for its ivfflat operator
+ * classes (spherical k-means wants a distance with the triangle
+ * inequality); we have no ivfflat, but keep the function so that SQL
+ * written against pgvector finds it.  The inputs are assumed normalized,
+ * so only the dot product is taken, clamped to [-1, 1] because rounding
+ * can leave it just outside, where acos is NaN.
+ */
+PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_vector_spherical_distance);
+Datum
+vp_vector_spherical_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	double		dot;
+
+	CheckSameDims(a, b);
+
+	dot = (double) vp_kernels.inner_product(a->x, b->x, (size_t) a->dim);
+	if (dot > 1.0)
+		dot = 1.0;
+	else if (dot < -1.0)
+		dot = -1.0;
+
+	PG_RETURN_FLOAT8(acos(dot) / M_PI);
+}
+
+/*
  * l1_distance: taxicab distance, the sum of absolute differences.
  */
 PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_l1_distance);
