@@ -50,7 +50,10 @@
 #     \echo <marker> :SQLSTATE
 # psql's standard output and error go to one pipe, in the order psql wrote
 # them (as pg_regress captures them), and are cut at the markers.  The
-# SQLSTATE psql reports for the unit is kept with its output.
+# SQLSTATE psql reports for the unit is kept with its output.  If psql ends
+# early (a lost connection, a server crash), the rest of its output goes
+# with the unit it was running and the units after it are marked as not
+# run.
 #
 # How outputs are compared.  The two outputs of a unit are the same if,
 # after this normalization, they are equal:
@@ -248,7 +251,7 @@ sub show
 {
 	my ($o) = @_;
 	my $t = $o->{text};
-	$t .= "(SQLSTATE $o->{sqlstate})\n" if $o->{sqlstate} ne '00000';
+	$t .= "(SQLSTATE $o->{sqlstate})\n" if $o->{sqlstate} =~ /^[0-9A-Z]{5}\z/ && $o->{sqlstate} ne '00000';
 	$t = "(no output)\n" if $t eq '';
 	return $t;
 }
@@ -361,8 +364,16 @@ sub run_units
 		}
 		else
 		{
-			die "$file: psql on $db stopped before the end of statement "
-			  . ($i + 1) . " (line $units->[$i]{line}); its output:\n$rest";
+			# psql ended early (a lost connection, a crash): the rest of
+			# its output goes with this statement, and the statements after
+			# it show that they did not run, so they count as different
+			# unless both sides stopped at the same place.
+			warn "$file: psql on $db ended at statement " . ($i + 1)
+			  . " (line $units->[$i]{line})\n";
+			push @res, { text => $rest . "(psql ended here)\n", sqlstate => '-' };
+			push @res, { text => "(not run: psql had ended)\n", sqlstate => '-' }
+			  for ($i + 1 .. $#$units);
+			last;
 		}
 	}
 	return \@res;
