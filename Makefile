@@ -65,7 +65,11 @@ REGRESS = \
 	hnsw_plans \
 	hnsw_maintenance \
 	hnsw_dims \
-	hnsw_iterative
+	hnsw_iterative \
+	compat_vector \
+	compat_cast \
+	compat_copy \
+	compat_btree
 
 REGRESS_OPTS = --load-extension=vecpersist
 

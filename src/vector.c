@@ -390,10 +390,15 @@ vp_vector_recv(PG_FUNCTION_ARGS)
 	int			unused;
 	int			i;
 
+	/*
+	 * Short input is reported as pq_getmsgint and pq_getmsgfloat4 would
+	 * report it, as pgvector lets them do, but with a detail saying what
+	 * was missing.
+	 */
 	if (buf->len - buf->cursor < 2 * (int) sizeof(int16))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("insufficient data for type vector"),
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("insufficient data left in message"),
 				 errdetail("The binary header needs %d bytes, found %d.",
 						   2 * (int) sizeof(int16), buf->len - buf->cursor)));
 
@@ -416,8 +421,8 @@ vp_vector_recv(PG_FUNCTION_ARGS)
 
 	if (buf->len - buf->cursor < dim * (int) sizeof(float4))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("insufficient data for type vector"),
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("insufficient data left in message"),
 				 errdetail("%d dimensions need %d bytes of elements, found %d.",
 						   dim, dim * (int) sizeof(float4),
 						   buf->len - buf->cursor)));
@@ -1077,17 +1082,22 @@ vp_vector_cmp(PG_FUNCTION_ARGS)
  * array without NULLs holding {count, sum_1, ..., sum_dim}; '{0}' (dim 0) is
  * the initial state.  The state functions are SQL-callable, so a state may
  * come from a user and must be checked before its data is read.
+ *
+ * The primary message and SQLSTATE are pgvector's ("<function>: expected
+ * state array", XX000), against our style of no function names in
+ * messages: a drop-in reports what pgvector reports (issue 15).  The detail
+ * is ours.
  */
 static float8 *
-CheckStateArray(ArrayType *state)
+CheckStateArray(ArrayType *state, const char *funcname)
 {
 	if (ARR_NDIM(state) != 1 ||
 		ARR_DIMS(state)[0] < 1 ||
 		ARR_HASNULL(state) ||
 		ARR_ELEMTYPE(state) != FLOAT8OID)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("invalid state for vector aggregate"),
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("%s: expected state array", funcname),
 				 errdetail("The state must be a one-dimensional double precision array without nulls.")));
 
 	return (float8 *) ARR_DATA_PTR(state);
@@ -1129,7 +1139,7 @@ vp_vector_accum(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	Vector	   *vec = PG_GETARG_VECTOR_P(1);
-	float8	   *sums = CheckStateArray(state);
+	float8	   *sums = CheckStateArray(state, "vector_accum");
 	int			dim = STATE_DIM(state);
 	ArrayType  *result;
 	float8	   *rsums;
@@ -1180,8 +1190,8 @@ vp_vector_combine(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state1 = PG_GETARG_ARRAYTYPE_P(0);
 	ArrayType  *state2 = PG_GETARG_ARRAYTYPE_P(1);
-	float8	   *sums1 = CheckStateArray(state1);
-	float8	   *sums2 = CheckStateArray(state2);
+	float8	   *sums1 = CheckStateArray(state1, "vector_combine");
+	float8	   *sums2 = CheckStateArray(state2, "vector_combine");
 	int			dim1 = STATE_DIM(state1);
 	int			dim2 = STATE_DIM(state2);
 	ArrayType  *result;
@@ -1233,7 +1243,7 @@ Datum
 vp_vector_avg(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	float8	   *sums = CheckStateArray(state);
+	float8	   *sums = CheckStateArray(state, "vector_avg");
 	int			dim = STATE_DIM(state);
 	float8		count = sums[0];
 	Vector	   *result;

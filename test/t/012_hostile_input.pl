@@ -33,9 +33,9 @@
 # bytes.  A model of the binary format here lists every fault of a payload:
 # it must be accepted (with vector_send giving back exactly the payload) if
 # it has none, else rejected with the SQLSTATE and message of one of them.
-# (Where pgvector runs out of bytes it fails with 08P01, "insufficient data
-# left in message"; vecpersist checks the length first and says 22P03,
-# "insufficient data for type vector".)
+# (Where a payload runs out of bytes the error is pgvector's, 08P01,
+# "insufficient data left in message"; vecpersist checks the length before
+# reading, so it reports that before any element fault.)
 
 use strict;
 use warnings;
@@ -440,7 +440,7 @@ sub recv_faults
 {
 	my ($p, $typmod) = @_;
 	my $len = length $p;
-	my $short = [ '22P03', qr/^insufficient data for type vector$/ ];
+	my $short = [ '08P01', qr/^insufficient data left in message$/ ];
 	return ($short) if $len < 4;
 	# both int16, signed (as pgvector reads them)
 	my ($dim, $unused) = unpack('s>s>', $p);
