@@ -18,6 +18,7 @@ OBJS = \
 	src/vpcache.o \
 	src/vpshmem.o \
 	src/vpprewarm.o \
+	src/vppgvector.o \
 	src/vpam.o \
 	src/vpbuild.o \
 	src/vpinsert.o \

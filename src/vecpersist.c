@@ -4,8 +4,10 @@
  *	  Module entry: PG_MODULE_MAGIC and _PG_init.
  *
  * _PG_init defines the extension's GUCs (all under the "vecpersist."
- * prefix, so that vecpersist and pgvector can live in one cluster), the
- * index reloption kind, and selects the distance kernels for this CPU.  It
+ * prefix, so that vecpersist and pgvector can live in one cluster; the
+ * hnsw.* names pgvector uses are defined later, per backend, by
+ * vppgvector.c), the index reloption kind, and selects the distance
+ * kernels for this CPU.  It
  * never touches shared memory itself: under shared_preload_libraries it
  * installs the hooks that reserve the graph cache (vpshmem.c) and
  * registers the prewarm launcher (vpprewarm.c).
@@ -32,8 +34,10 @@ PG_MODULE_MAGIC;
 int			vp_ef_search = VP_DEFAULT_EF_SEARCH;
 int			vp_iterative_scan = VP_ITERATIVE_SCAN_STRICT;
 int			vp_max_scan_tuples = VP_DEFAULT_MAX_SCAN_TUPLES;
+double		vp_scan_mem_multiplier = VP_DEFAULT_SCAN_MEM_MULTIPLIER;
 
-static const struct config_enum_entry iterative_scan_options[] = {
+/* the values of vecpersist.iterative_scan and of hnsw.iterative_scan */
+const struct config_enum_entry vp_iterative_scan_options[] = {
 	{"off", VP_ITERATIVE_SCAN_OFF, false},
 	{"relaxed_order", VP_ITERATIVE_SCAN_RELAXED, false},
 	{"strict_order", VP_ITERATIVE_SCAN_STRICT, false},
@@ -43,41 +47,13 @@ static const struct config_enum_entry iterative_scan_options[] = {
 PGDLLEXPORT void _PG_init(void);
 
 /*
- * pgvector's names for our settings.  SET hnsw.ef_search is accepted as a
- * placeholder for any extension that might define it, so a user coming
- * from pgvector would otherwise never learn that it changes nothing here.
- */
-static const char *const pgvector_settings[][2] = {
-	{"hnsw.ef_search", "vecpersist.ef_search"},
-	{"hnsw.iterative_scan", "vecpersist.iterative_scan"},
-	{"hnsw.max_scan_tuples", "vecpersist.max_scan_tuples"},
-};
-
-/*
- * Called when an hnsw scan starts: warn, once per setting and session, if
- * pgvector's name of one of our settings was set while nothing defines it
- * (it is a placeholder; with pgvector loaded it is pgvector's own).
+ * This used to warn that pgvector's hnsw.* settings changed nothing here.
+ * They are real settings now (vppgvector.c), so there is nothing to say;
+ * the function stays until its caller in vpscan.c is removed.
  */
 void
 VpWarnPgvectorSettings(void)
 {
-	static bool warned[lengthof(pgvector_settings)];
-	int			i;
-
-	for (i = 0; i < (int) lengthof(pgvector_settings); i++)
-	{
-		const char *name = pgvector_settings[i][0];
-
-		if (warned[i] || GetConfigOption(name, true, false) == NULL ||
-			!(GetConfigOptionFlags(name, true) & GUC_CUSTOM_PLACEHOLDER))
-			continue;
-		warned[i] = true;
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg("setting \"%s\" has no effect on vecpersist hnsw indexes",
-						name),
-				 errhint("Set \"%s\" instead.", pgvector_settings[i][1])));
-	}
 }
 
 /*
@@ -106,7 +82,7 @@ _PG_init(void)
 							 "off stops after ef_search rows, like pgvector's default.",
 							 &vp_iterative_scan,
 							 VP_ITERATIVE_SCAN_STRICT,
-							 iterative_scan_options,
+							 vp_iterative_scan_options,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
@@ -120,8 +96,21 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	/* pgvector's range, which is that of hash_mem_multiplier */
+	DefineCustomRealVariable("vecpersist.scan_mem_multiplier",
+							 "Sets the memory an iterative hnsw scan may use, as a multiple of work_mem.",
+							 "Bounds what an iterative scan keeps of the nodes it visited.",
+							 &vp_scan_mem_multiplier,
+							 VP_DEFAULT_SCAN_MEM_MULTIPLIER,
+							 VP_MIN_SCAN_MEM_MULTIPLIER,
+							 VP_MAX_SCAN_MEM_MULTIPLIER,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	VpShmemInit();
 	VpPrewarmInit();
+	VpPgvectorInit();
 
 	MarkGUCPrefixReserved("vecpersist");
 }
