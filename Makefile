@@ -42,7 +42,8 @@ REGRESS = \
 	hnsw_plans \
 	hnsw_maintenance \
 	hnsw_dims \
-	hnsw_iterative
+	hnsw_iterative \
+	pgvector_settings
 
 REGRESS_OPTS = --load-extension=vecpersist
 
