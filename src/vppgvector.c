@@ -120,8 +120,6 @@ static double pgv_scan_mem_multiplier = VP_DEFAULT_SCAN_MEM_MULTIPLIER;
 
 static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 
-static void VpPgvectorCheck(void);
-
 /*
  * Find a defined setting or a placeholder by name, or NULL.  PostgreSQL 15
  * exports the array of settings but not its lookup function; a linear
