@@ -4,6 +4,7 @@
 #   make installcheck           pg_regress + isolation + TAP against that installation
 #   make unittest               standalone tests of the kernels, halves and the graph
 #   test/check.sh               the whole suite from nothing (see README.md)
+#   make install-as-vector      install, and also under pgvector's name "vector"
 
 EXTENSION = vecpersist
 EXTVERSION = 0.2.0
@@ -28,6 +29,7 @@ OBJS = \
 	src/vpshmem.o \
 	src/vpsnapshot.o \
 	src/vpprewarm.o \
+	src/vppgvector.o \
 	src/vpam.o \
 	src/vpbuild.o \
 	src/vpinsert.o \
@@ -69,7 +71,8 @@ REGRESS = \
 	compat_vector \
 	compat_cast \
 	compat_copy \
-	compat_btree
+	compat_btree \
+	pgvector_settings
 
 REGRESS_OPTS = --load-extension=vecpersist
 
@@ -80,7 +83,8 @@ PROVE_TESTS = test/t/*.pl
 ISOLATION = hnsw_catchup
 ISOLATION_OPTS = --inputdir=test --load-extension=vecpersist
 
-EXTRA_CLEAN = test/unit/test_distance test/unit/test_graph test/unit/test_half \
+EXTRA_CLEAN = as-vector/ \
+	test/unit/test_distance test/unit/test_graph test/unit/test_half \
 	test/unit/*.o results/ regression.diffs regression.out tmp_check/ \
 	tmp_check_iso/ output_iso/ log/
 
@@ -134,3 +138,47 @@ test/unit/test_graph: test/unit/test_graph.c $(GRAPH_SRCS) $(GRAPH_HDRS)
 .PHONY: unittest
 unittest: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "+++ $$t"; $$t || exit 1; done
+
+# ---------------------------------------------------------------------------
+# make install-as-vector: install, and also install the control file and
+# scripts under pgvector's extension name, so that the CREATE EXTENSION [IF
+# NOT EXISTS] vector that frameworks written for pgvector run creates
+# vecpersist.  Same library ('$libdir/vecpersist'), same SQL; only the
+# psql guard lines name "vector".  One installation cannot hold both this
+# and pgvector, so it refuses to replace a vector.control or vector--*.sql
+# that is not ours.  make uninstall-as-vector removes ours again.
+# ---------------------------------------------------------------------------
+AS_VECTOR_DIR = as-vector
+AS_VECTOR_MARK = installed under the name vector by vecpersist
+AS_VECTOR_DATA = $(AS_VECTOR_DIR)/vector.control \
+	$(patsubst sql/vecpersist--%,$(AS_VECTOR_DIR)/vector--%,$(DATA))
+AS_VECTOR_DEST = $(DESTDIR)$(datadir)/extension
+
+$(AS_VECTOR_DIR)/vector.control: $(EXTENSION).control
+	@mkdir -p $(AS_VECTOR_DIR)
+	{ echo '# $(AS_VECTOR_MARK) (make install-as-vector)'; \
+	  sed -e "s/^comment = '/comment = 'vecpersist, installed as vector: /" $<; } > $@
+
+$(AS_VECTOR_DIR)/vector--%.sql: sql/vecpersist--%.sql
+	@mkdir -p $(AS_VECTOR_DIR)
+	{ echo '-- $(AS_VECTOR_MARK) (make install-as-vector)'; \
+	  sed -e '/^\\echo /s/EXTENSION vecpersist/EXTENSION vector/' $<; } > $@
+
+.PHONY: install-as-vector uninstall-as-vector
+install-as-vector: $(AS_VECTOR_DATA)
+	@for f in '$(AS_VECTOR_DEST)'/vector.control '$(AS_VECTOR_DEST)'/vector--*.sql; do \
+		if [ -f "$$f" ] && ! grep -q '$(AS_VECTOR_MARK)' "$$f"; then \
+			echo "install-as-vector: $$f belongs to another extension named vector (pgvector?): not replacing it" >&2; \
+			echo "install-as-vector: vecpersist installed as vector and pgvector exclude each other on one PostgreSQL installation; uninstall pgvector first, or use CREATE EXTENSION vecpersist" >&2; \
+			exit 1; \
+		fi; \
+	done
+	$(MAKE) install
+	$(INSTALL_DATA) $(AS_VECTOR_DATA) '$(AS_VECTOR_DEST)/'
+
+uninstall-as-vector:
+	@for f in '$(AS_VECTOR_DEST)'/vector.control '$(AS_VECTOR_DEST)'/vector--*.sql; do \
+		if [ -f "$$f" ] && grep -q '$(AS_VECTOR_MARK)' "$$f"; then \
+			echo "rm -f $$f"; rm -f "$$f"; \
+		fi; \
+	done

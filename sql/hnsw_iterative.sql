@@ -90,8 +90,8 @@ SELECT p.pid, array_agg(s.id ORDER BY s.id) = (SELECT ids FROM lateral_index l W
   GROUP BY p.pid ORDER BY p.pid;
 RESET enable_indexscan;
 
--- pgvector's names of the settings change nothing here: the first scan
--- after setting one warns, once per session
+-- pgvector's names of the settings are real settings here, so a scan
+-- after setting one no longer warns (their effect: pgvector_settings)
 SET hnsw.ef_search = 100;
 SET enable_seqscan = off;
 SELECT count(*) FROM (SELECT id FROM f ORDER BY v <-> '[1,0,1,0]' LIMIT 5) s;

@@ -4,8 +4,10 @@
  *	  Module entry: PG_MODULE_MAGIC and _PG_init.
  *
  * _PG_init defines the extension's GUCs (all under the "vecpersist."
- * prefix, so that vecpersist and pgvector can live in one cluster), the
- * index reloption kind, and selects the distance kernels for this CPU.  It
+ * prefix, so that vecpersist and pgvector can live in one cluster; the
+ * hnsw.* names pgvector uses are defined later, per backend, by
+ * vppgvector.c), the index reloption kind, and selects the distance
+ * kernels for this CPU.  It
  * never touches shared memory itself: under shared_preload_libraries it
  * installs the hooks that reserve the graph cache (vpshmem.c) and
  * registers the prewarm launcher (vpprewarm.c).
@@ -35,7 +37,8 @@ int			vp_max_scan_tuples = VP_DEFAULT_MAX_SCAN_TUPLES;
 double		vp_scan_mem_multiplier = VP_DEFAULT_SCAN_MEM_MULTIPLIER;
 int			vp_build_wait = 200;
 
-static const struct config_enum_entry iterative_scan_options[] = {
+/* the values of vecpersist.iterative_scan and of hnsw.iterative_scan */
+const struct config_enum_entry vp_iterative_scan_options[] = {
 	{"off", VP_ITERATIVE_SCAN_OFF, false},
 	{"relaxed_order", VP_ITERATIVE_SCAN_RELAXED, false},
 	{"strict_order", VP_ITERATIVE_SCAN_STRICT, false},
@@ -43,33 +46,6 @@ static const struct config_enum_entry iterative_scan_options[] = {
 };
 
 PGDLLEXPORT void _PG_init(void);
-
-/*
- * The settings a scan uses (see vppgvector.c for pgvector's names).
- */
-int
-VpEfSearch(void)
-{
-	return vp_ef_search;
-}
-
-int
-VpIterativeScanMode(void)
-{
-	return vp_iterative_scan;
-}
-
-int
-VpMaxScanTuples(void)
-{
-	return vp_max_scan_tuples;
-}
-
-double
-VpScanMemMultiplier(void)
-{
-	return vp_scan_mem_multiplier;
-}
 
 /*
  * Module load: kernels first (the type's operators need them), then GUCs.
@@ -97,7 +73,7 @@ _PG_init(void)
 							 "off stops after ef_search rows, like pgvector's default.",
 							 &vp_iterative_scan,
 							 VP_ITERATIVE_SCAN_STRICT,
-							 iterative_scan_options,
+							 vp_iterative_scan_options,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
@@ -111,11 +87,14 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	/* pgvector's range, which is that of hash_mem_multiplier */
 	DefineCustomRealVariable("vecpersist.scan_mem_multiplier",
-							 "Sets the multiple of work_mem an iterative hnsw scan may use.",
-							 "A scan that reaches it stops exploring and returns what it found.",
+							 "Sets the memory an iterative hnsw scan may use, as a multiple of work_mem.",
+							 "Bounds what an iterative scan keeps of the nodes it visited.",
 							 &vp_scan_mem_multiplier,
-							 VP_DEFAULT_SCAN_MEM_MULTIPLIER, 1, 1000,
+							 VP_DEFAULT_SCAN_MEM_MULTIPLIER,
+							 VP_MIN_SCAN_MEM_MULTIPLIER,
+							 VP_MAX_SCAN_MEM_MULTIPLIER,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
@@ -132,6 +111,7 @@ _PG_init(void)
 	VpShmemInit();
 	VpPrewarmInit();
 	VpSnapshotInit();
+	VpPgvectorInit();
 
 	MarkGUCPrefixReserved("vecpersist");
 }

@@ -23,6 +23,7 @@
 #include "access/amapi.h"
 #include "nodes/execnodes.h"
 #include "nodes/pathnodes.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 
 #include "compat.h"
@@ -42,14 +43,16 @@
 #define VP_MAX_EF_SEARCH			1000
 #define VP_DEFAULT_MAX_SCAN_TUPLES	20000
 #define VP_DEFAULT_SCAN_MEM_MULTIPLIER	1.0
+#define VP_MIN_SCAN_MEM_MULTIPLIER		1.0
+#define VP_MAX_SCAN_MEM_MULTIPLIER		1000.0
 
-/* vecpersist.iterative_scan */
-typedef enum VpIterativeScan
+/* vecpersist.iterative_scan and hnsw.iterative_scan */
+typedef enum VpIterativeScanMode
 {
 	VP_ITERATIVE_SCAN_OFF,
 	VP_ITERATIVE_SCAN_RELAXED,
 	VP_ITERATIVE_SCAN_STRICT
-} VpIterativeScan;
+} VpIterativeScanMode;
 
 /* the quantization reloption: how the graph keeps float vectors */
 typedef enum VpQuantization
@@ -106,8 +109,16 @@ extern int	vp_iterative_scan;
 extern int	vp_max_scan_tuples;
 extern double vp_scan_mem_multiplier;
 extern int	vp_build_wait;
+extern const struct config_enum_entry vp_iterative_scan_options[];
+
+/*
+ * vppgvector.c: the values scans use, whichever of the vecpersist.* and
+ * hnsw.* names they were set under (precedence: README, "pgvector's setting
+ * names").  Use these, not the vp_* variables above.
+ */
+extern void VpPgvectorInit(void);
 extern int	VpEfSearch(void);
-extern int	VpIterativeScanMode(void);
+extern int	VpIterativeScan(void);	/* a VpIterativeScanMode */
 extern int	VpMaxScanTuples(void);
 extern double VpScanMemMultiplier(void);
 

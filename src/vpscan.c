@@ -237,7 +237,7 @@ StartSearch(IndexScanDesc scan)
 	}
 	params = VpGraphGetParams(graph);
 	so->rerank = !VpCodeIsExact(params->codes);
-	so->strict = VpIterativeScanMode() != VP_ITERATIVE_SCAN_RELAXED;
+	so->strict = VpIterativeScan() != VP_ITERATIVE_SCAN_RELAXED;
 	so->hits = palloc(sizeof(VpSearchHit) * so->ef);
 	so->rows = palloc(sizeof(VpRankedRow) * so->ef);
 	if (so->rerank)
@@ -279,7 +279,7 @@ NextWindow(IndexScanDesc scan)
 	}
 	else
 	{
-		if (VpIterativeScanMode() == VP_ITERATIVE_SCAN_OFF ||
+		if (VpIterativeScan() == VP_ITERATIVE_SCAN_OFF ||
 			!VpGraphRelock(&so->ref))
 		{
 			so->exhausted = true;
