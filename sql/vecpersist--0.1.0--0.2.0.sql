@@ -75,37 +75,6 @@ CREATE FUNCTION halfvec_recv(internal, oid, integer) RETURNS halfvec
 
 CREATE FUNCTION halfvec_send(halfvec) RETURNS bytea
 	AS 'MODULE_PATHNAME', 'vp_halfvec_send'
--- The sparsevec type: pgvector's sparse vector, with the same SQL names,
--- signatures and casts.  Casts to and from halfvec come with that type.
-
--- shell type
-
-CREATE TYPE sparsevec;
-
--- I/O functions
-
-CREATE FUNCTION sparsevec_in(cstring, oid, integer) RETURNS sparsevec
-	AS 'MODULE_PATHNAME', 'vp_sparsevec_in'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION sparsevec_out(sparsevec) RETURNS cstring
-	AS 'MODULE_PATHNAME', 'vp_sparsevec_out'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION sparsevec_typmod_in(cstring[]) RETURNS integer
-	AS 'MODULE_PATHNAME', 'vp_sparsevec_typmod_in'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION sparsevec_typmod_out(integer) RETURNS cstring
-	AS 'MODULE_PATHNAME', 'vp_sparsevec_typmod_out'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION sparsevec_recv(internal, oid, integer) RETURNS sparsevec
-	AS 'MODULE_PATHNAME', 'vp_sparsevec_recv'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION sparsevec_send(sparsevec) RETURNS bytea
-	AS 'MODULE_PATHNAME', 'vp_sparsevec_send'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- type
@@ -271,6 +240,366 @@ CREATE FUNCTION halfvec_ge(halfvec, halfvec) RETURNS bool
 
 CREATE FUNCTION halfvec_gt(halfvec, halfvec) RETURNS bool
 	AS 'MODULE_PATHNAME', 'vp_halfvec_gt'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- distances are symmetric, so each distance operator is its own commutator
+CREATE OPERATOR <-> (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = l2_distance,
+	COMMUTATOR = '<->'
+);
+
+COMMENT ON OPERATOR <-> (halfvec, halfvec) IS 'Euclidean distance';
+
+CREATE OPERATOR <#> (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_negative_inner_product,
+	COMMUTATOR = '<#>'
+);
+
+COMMENT ON OPERATOR <#> (halfvec, halfvec) IS 'negative inner product';
+
+CREATE OPERATOR <=> (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = cosine_distance,
+	COMMUTATOR = '<=>'
+);
+
+COMMENT ON OPERATOR <=> (halfvec, halfvec) IS 'cosine distance';
+
+CREATE OPERATOR <+> (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = l1_distance,
+	COMMUTATOR = '<+>'
+);
+
+COMMENT ON OPERATOR <+> (halfvec, halfvec) IS 'taxicab distance';
+
+CREATE OPERATOR + (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_add,
+	COMMUTATOR = +
+);
+
+COMMENT ON OPERATOR + (halfvec, halfvec) IS 'add';
+
+-- subtraction and concatenation are not commutative: no COMMUTATOR
+CREATE OPERATOR - (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_sub
+);
+
+COMMENT ON OPERATOR - (halfvec, halfvec) IS 'subtract';
+
+CREATE OPERATOR * (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_mul,
+	COMMUTATOR = *
+);
+
+COMMENT ON OPERATOR * (halfvec, halfvec) IS 'multiply';
+
+CREATE OPERATOR || (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_concat
+);
+
+COMMENT ON OPERATOR || (halfvec, halfvec) IS 'concatenate';
+
+CREATE OPERATOR < (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_lt,
+	COMMUTATOR = > , NEGATOR = >= ,
+	RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+
+COMMENT ON OPERATOR < (halfvec, halfvec) IS 'less than';
+
+CREATE OPERATOR <= (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_le,
+	COMMUTATOR = >= , NEGATOR = > ,
+	RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+
+COMMENT ON OPERATOR <= (halfvec, halfvec) IS 'less than or equal';
+
+-- MERGES: = is the equality of the btree operator class halfvec_ops below
+CREATE OPERATOR = (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_eq,
+	COMMUTATOR = = , NEGATOR = <> ,
+	RESTRICT = eqsel, JOIN = eqjoinsel,
+	MERGES
+);
+
+COMMENT ON OPERATOR = (halfvec, halfvec) IS 'equal';
+
+CREATE OPERATOR <> (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_ne,
+	COMMUTATOR = <> , NEGATOR = = ,
+	RESTRICT = neqsel, JOIN = neqjoinsel
+);
+
+COMMENT ON OPERATOR <> (halfvec, halfvec) IS 'not equal';
+
+CREATE OPERATOR >= (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_ge,
+	COMMUTATOR = <= , NEGATOR = < ,
+	RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+
+COMMENT ON OPERATOR >= (halfvec, halfvec) IS 'greater than or equal';
+
+CREATE OPERATOR > (
+	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_gt,
+	COMMUTATOR = < , NEGATOR = <= ,
+	RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+
+COMMENT ON OPERATOR > (halfvec, halfvec) IS 'greater than';
+
+-- functions
+
+CREATE FUNCTION inner_product(halfvec, halfvec) RETURNS float8
+	AS 'MODULE_PATHNAME', 'vp_halfvec_inner_product'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION inner_product(halfvec, halfvec) IS 'inner product';
+
+CREATE FUNCTION halfvec_l2_squared_distance(halfvec, halfvec) RETURNS float8
+	AS 'MODULE_PATHNAME', 'vp_halfvec_l2_squared_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION halfvec_l2_squared_distance(halfvec, halfvec) IS 'squared Euclidean distance';
+
+CREATE FUNCTION halfvec_spherical_distance(halfvec, halfvec) RETURNS float8
+	AS 'MODULE_PATHNAME', 'vp_halfvec_spherical_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION halfvec_spherical_distance(halfvec, halfvec) IS 'spherical distance';
+
+CREATE FUNCTION vector_dims(halfvec) RETURNS integer
+	AS 'MODULE_PATHNAME', 'vp_halfvec_vector_dims'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION vector_dims(halfvec) IS 'number of dimensions';
+
+CREATE FUNCTION l2_norm(halfvec) RETURNS float8
+	AS 'MODULE_PATHNAME', 'vp_halfvec_l2_norm'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION l2_norm(halfvec) IS 'Euclidean norm';
+
+CREATE FUNCTION l2_normalize(halfvec) RETURNS halfvec
+	AS 'MODULE_PATHNAME', 'vp_halfvec_l2_normalize'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION l2_normalize(halfvec) IS 'normalize with Euclidean norm';
+
+CREATE FUNCTION binary_quantize(halfvec) RETURNS bit
+	AS 'MODULE_PATHNAME', 'vp_halfvec_binary_quantize'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION binary_quantize(halfvec) IS 'binary quantize';
+
+CREATE FUNCTION subvector(halfvec, integer, integer) RETURNS halfvec
+	AS 'MODULE_PATHNAME', 'vp_halfvec_subvector'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION subvector(halfvec, integer, integer) IS 'elements from a 1-based start position';
+
+CREATE FUNCTION halfvec_cmp(halfvec, halfvec) RETURNS integer
+	AS 'MODULE_PATHNAME', 'vp_halfvec_cmp'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION halfvec_cmp(halfvec, halfvec) IS 'less-equal-greater';
+
+-- aggregate support: avg keeps {count, sum_1 .. sum_n} in double
+-- precision, the layout of avg(vector), so the combine function is shared
+
+CREATE FUNCTION halfvec_accum(double precision[], halfvec) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'vp_halfvec_accum'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION halfvec_combine(double precision[], double precision[]) RETURNS double precision[]
+	AS 'MODULE_PATHNAME', 'vp_vector_combine'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION halfvec_avg(double precision[]) RETURNS halfvec
+	AS 'MODULE_PATHNAME', 'vp_halfvec_avg'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- aggregates
+
+CREATE AGGREGATE avg(halfvec) (
+	SFUNC = halfvec_accum,
+	STYPE = double precision[],
+	FINALFUNC = halfvec_avg,
+	COMBINEFUNC = halfvec_combine,
+	INITCOND = '{0}',
+	PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE avg(halfvec) IS 'elementwise average of the input halfvecs';
+
+CREATE AGGREGATE sum(halfvec) (
+	SFUNC = halfvec_add,
+	STYPE = halfvec,
+	COMBINEFUNC = halfvec_add,
+	PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE sum(halfvec) IS 'elementwise sum of the input halfvecs';
+
+-- btree operator class
+
+CREATE OPERATOR CLASS halfvec_ops
+	DEFAULT FOR TYPE halfvec USING btree AS
+	OPERATOR 1 < ,
+	OPERATOR 2 <= ,
+	OPERATOR 3 = ,
+	OPERATOR 4 >= ,
+	OPERATOR 5 > ,
+	FUNCTION 1 halfvec_cmp(halfvec, halfvec);
+
+-- ---------------------------------------------------------------------------
+-- bit: distances on PostgreSQL's bit type, as pgvector's
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION hamming_distance(bit, bit) RETURNS float8
+	AS 'MODULE_PATHNAME', 'vp_hamming_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION hamming_distance(bit, bit) IS 'Hamming distance';
+
+CREATE FUNCTION jaccard_distance(bit, bit) RETURNS float8
+	AS 'MODULE_PATHNAME', 'vp_jaccard_distance'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION jaccard_distance(bit, bit) IS 'Jaccard distance';
+
+CREATE OPERATOR <~> (
+	LEFTARG = bit, RIGHTARG = bit, PROCEDURE = hamming_distance,
+	COMMUTATOR = '<~>'
+);
+
+COMMENT ON OPERATOR <~> (bit, bit) IS 'Hamming distance';
+
+CREATE OPERATOR <%> (
+	LEFTARG = bit, RIGHTARG = bit, PROCEDURE = jaccard_distance,
+	COMMUTATOR = '<%>'
+);
+
+COMMENT ON OPERATOR <%> (bit, bit) IS 'Jaccard distance';
+
+-- ---------------------------------------------------------------------------
+-- type support for hnsw: support function 2 of an hnsw operator class
+-- returns the VpTypeSupport of its type (src/vptype.h)
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION vecpersist_hnsw_vector_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vp_hnsw_vector_support'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION vecpersist_hnsw_vector_support(internal) IS 'hnsw vector support';
+
+CREATE FUNCTION vecpersist_hnsw_halfvec_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vp_hnsw_halfvec_support'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION vecpersist_hnsw_halfvec_support(internal) IS 'hnsw halfvec support';
+
+CREATE FUNCTION vecpersist_hnsw_bit_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vp_hnsw_bit_support'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION vecpersist_hnsw_bit_support(internal) IS 'hnsw bit support';
+
+-- hnsw: the vector operator classes name their type with support function 2
+-- (operator classes without it, those of 0.1.0, index vector)
+
+ALTER OPERATOR FAMILY vector_l2_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
+ALTER OPERATOR FAMILY vector_ip_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
+ALTER OPERATOR FAMILY vector_cosine_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
+ALTER OPERATOR FAMILY vector_l1_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
+
+-- the cache view: how each graph came to be, its codes, repairs, snapshot
+DROP VIEW vecpersist_cache;
+DROP FUNCTION vecpersist_cache_entries();
+
+CREATE FUNCTION vecpersist_cache_entries(
+	OUT dbid oid,
+	OUT indexrelid oid,
+	OUT state text,
+	OUT nodes bigint,
+	OUT dead_nodes bigint,
+	OUT bytes bigint,
+	OUT builds bigint,
+	OUT build_ms double precision,
+	OUT built_at timestamptz,
+	OUT last_used timestamptz,
+	OUT searches bigint,
+	OUT absorbed bigint,
+	OUT deletion_passes bigint,
+	OUT pinned integer,
+	OUT origin text,
+	OUT quantization text,
+	OUT bytes_per_node double precision,
+	OUT repaired integer,
+	OUT unreachable integer,
+	OUT snapshot_at timestamptz,
+	OUT snapshot_bytes bigint,
+	OUT snapshot_stale boolean)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'vp_cache_entries_0_2' LANGUAGE C STRICT VOLATILE;
+
+CREATE VIEW vecpersist_cache AS
+	SELECT d.datname AS database,
+		e.dbid,
+		CASE WHEN e.dbid = (SELECT oid FROM pg_database
+							WHERE datname = current_database())
+			THEN e.indexrelid::regclass END AS index,
+		e.indexrelid,
+		e.state, e.nodes, e.dead_nodes, e.bytes, e.builds, e.build_ms,
+		e.built_at, e.last_used, e.searches, e.absorbed, e.deletion_passes,
+		e.pinned, e.origin, e.quantization, e.bytes_per_node, e.repaired,
+		e.unreachable, e.snapshot_at, e.snapshot_bytes, e.snapshot_stale
+	FROM vecpersist_cache_entries() e
+		LEFT JOIN pg_database d ON d.oid = e.dbid;
+
+COMMENT ON VIEW vecpersist_cache IS 'hnsw graphs in the shared graph cache, one row per index of any database';
+
+GRANT SELECT ON vecpersist_cache TO PUBLIC;
+
+-- The sparsevec type: pgvector's sparse vector, with the same SQL names,
+-- signatures and casts.  Casts to and from halfvec come with that type.
+
+-- shell type
+
+CREATE TYPE sparsevec;
+
+-- I/O functions
+
+CREATE FUNCTION sparsevec_in(cstring, oid, integer) RETURNS sparsevec
+	AS 'MODULE_PATHNAME', 'vp_sparsevec_in'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION sparsevec_out(sparsevec) RETURNS cstring
+	AS 'MODULE_PATHNAME', 'vp_sparsevec_out'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION sparsevec_typmod_in(cstring[]) RETURNS integer
+	AS 'MODULE_PATHNAME', 'vp_sparsevec_typmod_in'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION sparsevec_typmod_out(integer) RETURNS cstring
+	AS 'MODULE_PATHNAME', 'vp_sparsevec_typmod_out'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION sparsevec_recv(internal, oid, integer) RETURNS sparsevec
+	AS 'MODULE_PATHNAME', 'vp_sparsevec_recv'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION sparsevec_send(sparsevec) RETURNS bytea
+	AS 'MODULE_PATHNAME', 'vp_sparsevec_send'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- type
+
 -- STORAGE = external, as for vector: indices and float values barely
 -- compress, so large values go out of line without a wasted attempt.
 CREATE TYPE sparsevec (
@@ -396,62 +725,6 @@ CREATE FUNCTION sparsevec_gt(sparsevec, sparsevec) RETURNS bool
 
 -- distances are symmetric, so each distance operator is its own commutator
 CREATE OPERATOR <-> (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = l2_distance,
-	COMMUTATOR = '<->'
-);
-
-COMMENT ON OPERATOR <-> (halfvec, halfvec) IS 'Euclidean distance';
-
-CREATE OPERATOR <#> (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_negative_inner_product,
-	COMMUTATOR = '<#>'
-);
-
-COMMENT ON OPERATOR <#> (halfvec, halfvec) IS 'negative inner product';
-
-CREATE OPERATOR <=> (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = cosine_distance,
-	COMMUTATOR = '<=>'
-);
-
-COMMENT ON OPERATOR <=> (halfvec, halfvec) IS 'cosine distance';
-
-CREATE OPERATOR <+> (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = l1_distance,
-	COMMUTATOR = '<+>'
-);
-
-COMMENT ON OPERATOR <+> (halfvec, halfvec) IS 'taxicab distance';
-
-CREATE OPERATOR + (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_add,
-	COMMUTATOR = +
-);
-
-COMMENT ON OPERATOR + (halfvec, halfvec) IS 'add';
-
--- subtraction and concatenation are not commutative: no COMMUTATOR
-CREATE OPERATOR - (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_sub
-);
-
-COMMENT ON OPERATOR - (halfvec, halfvec) IS 'subtract';
-
-CREATE OPERATOR * (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_mul,
-	COMMUTATOR = *
-);
-
-COMMENT ON OPERATOR * (halfvec, halfvec) IS 'multiply';
-
-CREATE OPERATOR || (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_concat
-);
-
-COMMENT ON OPERATOR || (halfvec, halfvec) IS 'concatenate';
-
-CREATE OPERATOR < (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_lt,
 	LEFTARG = sparsevec, RIGHTARG = sparsevec, PROCEDURE = l2_distance,
 	COMMUTATOR = '<->'
 );
@@ -485,10 +758,6 @@ CREATE OPERATOR < (
 	RESTRICT = scalarltsel, JOIN = scalarltjoinsel
 );
 
-COMMENT ON OPERATOR < (halfvec, halfvec) IS 'less than';
-
-CREATE OPERATOR <= (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_le,
 COMMENT ON OPERATOR < (sparsevec, sparsevec) IS 'less than';
 
 CREATE OPERATOR <= (
@@ -497,11 +766,6 @@ CREATE OPERATOR <= (
 	RESTRICT = scalarlesel, JOIN = scalarlejoinsel
 );
 
-COMMENT ON OPERATOR <= (halfvec, halfvec) IS 'less than or equal';
-
--- MERGES: = is the equality of the btree operator class halfvec_ops below
-CREATE OPERATOR = (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_eq,
 COMMENT ON OPERATOR <= (sparsevec, sparsevec) IS 'less than or equal';
 
 -- MERGES: = is the equality of the btree operator class sparsevec_ops below,
@@ -513,10 +777,6 @@ CREATE OPERATOR = (
 	MERGES
 );
 
-COMMENT ON OPERATOR = (halfvec, halfvec) IS 'equal';
-
-CREATE OPERATOR <> (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_ne,
 COMMENT ON OPERATOR = (sparsevec, sparsevec) IS 'equal';
 
 CREATE OPERATOR <> (
@@ -525,10 +785,6 @@ CREATE OPERATOR <> (
 	RESTRICT = neqsel, JOIN = neqjoinsel
 );
 
-COMMENT ON OPERATOR <> (halfvec, halfvec) IS 'not equal';
-
-CREATE OPERATOR >= (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_ge,
 COMMENT ON OPERATOR <> (sparsevec, sparsevec) IS 'not equal';
 
 CREATE OPERATOR >= (
@@ -537,10 +793,6 @@ CREATE OPERATOR >= (
 	RESTRICT = scalargesel, JOIN = scalargejoinsel
 );
 
-COMMENT ON OPERATOR >= (halfvec, halfvec) IS 'greater than or equal';
-
-CREATE OPERATOR > (
-	LEFTARG = halfvec, RIGHTARG = halfvec, PROCEDURE = halfvec_gt,
 COMMENT ON OPERATOR >= (sparsevec, sparsevec) IS 'greater than or equal';
 
 CREATE OPERATOR > (
@@ -549,105 +801,6 @@ CREATE OPERATOR > (
 	RESTRICT = scalargtsel, JOIN = scalargtjoinsel
 );
 
-COMMENT ON OPERATOR > (halfvec, halfvec) IS 'greater than';
-
--- functions
-
-CREATE FUNCTION inner_product(halfvec, halfvec) RETURNS float8
-	AS 'MODULE_PATHNAME', 'vp_halfvec_inner_product'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION inner_product(halfvec, halfvec) IS 'inner product';
-
-CREATE FUNCTION halfvec_l2_squared_distance(halfvec, halfvec) RETURNS float8
-	AS 'MODULE_PATHNAME', 'vp_halfvec_l2_squared_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION halfvec_l2_squared_distance(halfvec, halfvec) IS 'squared Euclidean distance';
-
-CREATE FUNCTION halfvec_spherical_distance(halfvec, halfvec) RETURNS float8
-	AS 'MODULE_PATHNAME', 'vp_halfvec_spherical_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION halfvec_spherical_distance(halfvec, halfvec) IS 'spherical distance';
-
-CREATE FUNCTION vector_dims(halfvec) RETURNS integer
-	AS 'MODULE_PATHNAME', 'vp_halfvec_vector_dims'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION vector_dims(halfvec) IS 'number of dimensions';
-
-CREATE FUNCTION l2_norm(halfvec) RETURNS float8
-	AS 'MODULE_PATHNAME', 'vp_halfvec_l2_norm'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION l2_norm(halfvec) IS 'Euclidean norm';
-
-CREATE FUNCTION l2_normalize(halfvec) RETURNS halfvec
-	AS 'MODULE_PATHNAME', 'vp_halfvec_l2_normalize'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION l2_normalize(halfvec) IS 'normalize with Euclidean norm';
-
-CREATE FUNCTION binary_quantize(halfvec) RETURNS bit
-	AS 'MODULE_PATHNAME', 'vp_halfvec_binary_quantize'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION binary_quantize(halfvec) IS 'binary quantize';
-
-CREATE FUNCTION subvector(halfvec, integer, integer) RETURNS halfvec
-	AS 'MODULE_PATHNAME', 'vp_halfvec_subvector'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION subvector(halfvec, integer, integer) IS 'elements from a 1-based start position';
-
-CREATE FUNCTION halfvec_cmp(halfvec, halfvec) RETURNS integer
-	AS 'MODULE_PATHNAME', 'vp_halfvec_cmp'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION halfvec_cmp(halfvec, halfvec) IS 'less-equal-greater';
-
--- aggregate support: avg keeps {count, sum_1 .. sum_n} in double
--- precision, the layout of avg(vector), so the combine function is shared
-
-CREATE FUNCTION halfvec_accum(double precision[], halfvec) RETURNS double precision[]
-	AS 'MODULE_PATHNAME', 'vp_halfvec_accum'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION halfvec_combine(double precision[], double precision[]) RETURNS double precision[]
-	AS 'MODULE_PATHNAME', 'vp_vector_combine'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE FUNCTION halfvec_avg(double precision[]) RETURNS halfvec
-	AS 'MODULE_PATHNAME', 'vp_halfvec_avg'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
--- aggregates
-
-CREATE AGGREGATE avg(halfvec) (
-	SFUNC = halfvec_accum,
-	STYPE = double precision[],
-	FINALFUNC = halfvec_avg,
-	COMBINEFUNC = halfvec_combine,
-	INITCOND = '{0}',
-	PARALLEL = SAFE
-);
-
-COMMENT ON AGGREGATE avg(halfvec) IS 'elementwise average of the input halfvecs';
-
-CREATE AGGREGATE sum(halfvec) (
-	SFUNC = halfvec_add,
-	STYPE = halfvec,
-	COMBINEFUNC = halfvec_add,
-	PARALLEL = SAFE
-);
-
-COMMENT ON AGGREGATE sum(halfvec) IS 'elementwise sum of the input halfvecs';
-
--- btree operator class
-
-CREATE OPERATOR CLASS halfvec_ops
-	DEFAULT FOR TYPE halfvec USING btree AS
 COMMENT ON OPERATOR > (sparsevec, sparsevec) IS 'greater than';
 
 -- functions
@@ -691,120 +844,6 @@ CREATE OPERATOR CLASS sparsevec_ops
 	OPERATOR 3 = ,
 	OPERATOR 4 >= ,
 	OPERATOR 5 > ,
-	FUNCTION 1 halfvec_cmp(halfvec, halfvec);
-
--- ---------------------------------------------------------------------------
--- bit: distances on PostgreSQL's bit type, as pgvector's
--- ---------------------------------------------------------------------------
-
-CREATE FUNCTION hamming_distance(bit, bit) RETURNS float8
-	AS 'MODULE_PATHNAME', 'vp_hamming_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION hamming_distance(bit, bit) IS 'Hamming distance';
-
-CREATE FUNCTION jaccard_distance(bit, bit) RETURNS float8
-	AS 'MODULE_PATHNAME', 'vp_jaccard_distance'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION jaccard_distance(bit, bit) IS 'Jaccard distance';
-
-CREATE OPERATOR <~> (
-	LEFTARG = bit, RIGHTARG = bit, PROCEDURE = hamming_distance,
-	COMMUTATOR = '<~>'
-);
-
-COMMENT ON OPERATOR <~> (bit, bit) IS 'Hamming distance';
-
-CREATE OPERATOR <%> (
-	LEFTARG = bit, RIGHTARG = bit, PROCEDURE = jaccard_distance,
-	COMMUTATOR = '<%>'
-);
-
-COMMENT ON OPERATOR <%> (bit, bit) IS 'Jaccard distance';
-
--- ---------------------------------------------------------------------------
--- type support for hnsw: support function 2 of an hnsw operator class
--- returns the VpTypeSupport of its type (src/vptype.h)
--- ---------------------------------------------------------------------------
-
-CREATE FUNCTION vecpersist_hnsw_vector_support(internal) RETURNS internal
-	AS 'MODULE_PATHNAME', 'vp_hnsw_vector_support'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION vecpersist_hnsw_vector_support(internal) IS 'hnsw vector support';
-
-CREATE FUNCTION vecpersist_hnsw_halfvec_support(internal) RETURNS internal
-	AS 'MODULE_PATHNAME', 'vp_hnsw_halfvec_support'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION vecpersist_hnsw_halfvec_support(internal) IS 'hnsw halfvec support';
-
-CREATE FUNCTION vecpersist_hnsw_bit_support(internal) RETURNS internal
-	AS 'MODULE_PATHNAME', 'vp_hnsw_bit_support'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION vecpersist_hnsw_bit_support(internal) IS 'hnsw bit support';
-
--- hnsw: the vector operator classes name their type with support function 2
--- (operator classes without it, those of 0.1.0, index vector)
-
-ALTER OPERATOR FAMILY vector_l2_ops USING hnsw
-	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
-ALTER OPERATOR FAMILY vector_ip_ops USING hnsw
-	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
-ALTER OPERATOR FAMILY vector_cosine_ops USING hnsw
-	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
-ALTER OPERATOR FAMILY vector_l1_ops USING hnsw
-	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
-
--- the cache view: how each graph came to be, its codes, repairs, snapshot
-DROP VIEW vecpersist_cache;
-DROP FUNCTION vecpersist_cache_entries();
-
-CREATE FUNCTION vecpersist_cache_entries(
-	OUT dbid oid,
-	OUT indexrelid oid,
-	OUT state text,
-	OUT nodes bigint,
-	OUT dead_nodes bigint,
-	OUT bytes bigint,
-	OUT builds bigint,
-	OUT build_ms double precision,
-	OUT built_at timestamptz,
-	OUT last_used timestamptz,
-	OUT searches bigint,
-	OUT absorbed bigint,
-	OUT deletion_passes bigint,
-	OUT pinned integer,
-	OUT origin text,
-	OUT quantization text,
-	OUT bytes_per_node double precision,
-	OUT repaired integer,
-	OUT unreachable integer,
-	OUT snapshot_at timestamptz,
-	OUT snapshot_bytes bigint,
-	OUT snapshot_stale boolean)
-	RETURNS SETOF record
-	AS 'MODULE_PATHNAME', 'vp_cache_entries_0_2' LANGUAGE C STRICT VOLATILE;
-
-CREATE VIEW vecpersist_cache AS
-	SELECT d.datname AS database,
-		e.dbid,
-		CASE WHEN e.dbid = (SELECT oid FROM pg_database
-							WHERE datname = current_database())
-			THEN e.indexrelid::regclass END AS index,
-		e.indexrelid,
-		e.state, e.nodes, e.dead_nodes, e.bytes, e.builds, e.build_ms,
-		e.built_at, e.last_used, e.searches, e.absorbed, e.deletion_passes,
-		e.pinned, e.origin, e.quantization, e.bytes_per_node, e.repaired,
-		e.unreachable, e.snapshot_at, e.snapshot_bytes, e.snapshot_stale
-	FROM vecpersist_cache_entries() e
-		LEFT JOIN pg_database d ON d.oid = e.dbid;
-
-COMMENT ON VIEW vecpersist_cache IS 'hnsw graphs in the shared graph cache, one row per index of any database';
-
-GRANT SELECT ON vecpersist_cache TO PUBLIC;
 	FUNCTION 1 sparsevec_cmp(sparsevec, sparsevec);
 
 -- hnsw type support: support function 2 (VP_TYPE_SUPPORT_PROC, vptype.h)
@@ -813,3 +852,72 @@ GRANT SELECT ON vecpersist_cache TO PUBLIC;
 CREATE FUNCTION vecpersist_hnsw_sparsevec_support(internal) RETURNS internal
 	AS 'MODULE_PATHNAME', 'vp_hnsw_sparsevec_support'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- the metrics of bit strings
+CREATE FUNCTION vecpersist_hnsw_hamming_metric(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vp_hnsw_hamming_metric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION vecpersist_hnsw_jaccard_metric(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'vp_hnsw_jaccard_metric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- hnsw operator classes of halfvec, bit and sparsevec (pgvector's names)
+
+CREATE OPERATOR CLASS halfvec_l2_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_l2_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_halfvec_support(internal);
+
+CREATE OPERATOR CLASS halfvec_ip_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_ip_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_halfvec_support(internal);
+
+CREATE OPERATOR CLASS halfvec_cosine_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_cosine_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_halfvec_support(internal);
+
+CREATE OPERATOR CLASS halfvec_l1_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_l1_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_halfvec_support(internal);
+
+CREATE OPERATOR CLASS bit_hamming_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_hamming_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_bit_support(internal);
+
+CREATE OPERATOR CLASS bit_jaccard_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_jaccard_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_bit_support(internal);
+
+CREATE OPERATOR CLASS sparsevec_l2_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <-> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_l2_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_sparsevec_support(internal);
+
+CREATE OPERATOR CLASS sparsevec_ip_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <#> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_ip_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_sparsevec_support(internal);
+
+CREATE OPERATOR CLASS sparsevec_cosine_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <=> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_cosine_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_sparsevec_support(internal);
+
+CREATE OPERATOR CLASS sparsevec_l1_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <+> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 vecpersist_hnsw_l1_metric(internal),
+	FUNCTION 2 vecpersist_hnsw_sparsevec_support(internal);

@@ -405,3 +405,19 @@ vp_hnsw_l1_metric(PG_FUNCTION_ARGS)
 	(void) fcinfo;
 	PG_RETURN_INT32(VP_METRIC_L1);
 }
+
+PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_hnsw_hamming_metric);
+Datum
+vp_hnsw_hamming_metric(PG_FUNCTION_ARGS)
+{
+	(void) fcinfo;
+	PG_RETURN_INT32(VP_METRIC_HAMMING);
+}
+
+PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_hnsw_jaccard_metric);
+Datum
+vp_hnsw_jaccard_metric(PG_FUNCTION_ARGS)
+{
+	(void) fcinfo;
+	PG_RETURN_INT32(VP_METRIC_JACCARD);
+}

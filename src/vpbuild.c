@@ -24,6 +24,7 @@
 #include "postgres.h"
 
 #include "access/tableam.h"
+#include "catalog/pg_type.h"
 #include "access/xloginsert.h"
 #include "commands/progress.h"
 #include "miscadmin.h"
@@ -149,7 +150,8 @@ CheckBuild(Relation index, const VpTypeSupport *support)
 {
 	int			m = VpGetM(index);
 	int			ef_construction = VpGetEfConstruction(index);
-	int			typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+	Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(index), 0);
+	int			typmod = attr->atttypmod;
 
 	if (ef_construction < 2 * m)
 		ereport(ERROR,
@@ -158,6 +160,11 @@ CheckBuild(Relation index, const VpTypeSupport *support)
 				 errdetail("ef_construction is %d and m is %d.",
 						   ef_construction, m),
 				 errhint("Raise ef_construction to %d or lower m.", 2 * m)));
+	/* a bit string index needs one length: bit(n), not bit varying */
+	if (attr->atttypid == VARBITOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("type not supported for hnsw index")));
 	if (typmod > support->max_dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

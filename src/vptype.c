@@ -26,6 +26,7 @@
 
 #include "vecpersist.h"
 #include "vector.h"
+#include "vphalf.h"
 #include "vptype.h"
 
 /*
@@ -119,33 +120,6 @@ VpCheckIndexable(Relation index, const VpTypeSupport *support,
 }
 
 /*
- * HalfToFloat
- *		IEEE 754 binary16 to float, exactly (every half is a float).
- */
-static inline float
-HalfToFloat(uint16 h)
-{
-	uint32		sign = (uint32) (h & 0x8000) << 16;
-	uint32		exp = (h >> 10) & 0x1F;
-	uint32		mant = h & 0x3FF;
-	uint32		bits;
-	float		f;
-
-	if (exp == 0)
-	{
-		/* zero or subnormal: mant * 2^-24 */
-		f = (float) mant * (1.0f / 16777216.0f);
-		return sign ? -f : f;
-	}
-	if (exp == 31)
-		bits = sign | 0x7F800000 | (mant << 13);
-	else
-		bits = sign | ((exp + 112) << 23) | (mant << 13);
-	memcpy(&f, &bits, sizeof(f));
-	return f;
-}
-
-/*
  * VpPayloadToVector
  *		The payload as the graph takes it; buf (dims floats) holds the
  *		converted elements of a half-precision payload.  The vector points
@@ -166,7 +140,7 @@ VpPayloadToVector(const VpPayload *payload, VpVector *v, float *buf)
 				int32		i;
 
 				for (i = 0; i < payload->dims; i++)
-					buf[i] = HalfToFloat(h[i]);
+					buf[i] = VpHalfToFloat(h[i]);
 				v->x = buf;
 				break;
 			}
