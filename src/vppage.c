@@ -295,9 +295,9 @@ VpAppendPages(Page tail, uint32 len)
 	Size		rest;
 	int			pages;
 
-	if (room >= len)
+	if (tail != NULL && room >= len)
 		return 0;
-	if (room >= VP_MIN_HEAD_PAYLOAD)
+	if (tail != NULL && room >= VP_MIN_HEAD_PAYLOAD)
 		rest = len - room;
 	else
 	{
