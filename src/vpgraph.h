@@ -196,7 +196,9 @@ extern VpGraphInsertResult VpGraphInsert(VpGraph *graph,
 /*
  * Write a new node (code, level, item) without linking it.  It is visible
  * (counted, searchable through links made to it later) at once.  Safe to
- * call concurrently; ids are handed out in call order.
+ * call concurrently; ids are handed out in call order, and keys must ascend
+ * with them (VpGraphFindKey searches by key): a key not above the last
+ * staged one is VP_GRAPH_INVALID.
  */
 extern VpGraphInsertResult VpGraphStage(VpGraph *graph,
 										const VpVector *vector,

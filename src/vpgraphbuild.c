@@ -119,7 +119,9 @@ StageNode(VpGraph *graph, const VpVector *vector, const VpGraphItem *item,
 	rng = graph->rng_state;
 	level = RandomLevel(&rng, p->m);
 	arena_before = graph->arena_used;
-	if (id >= p->capacity ||
+	if (id > 0 && item->key <= NodeInfo(graph, id - 1)->key)
+		result = VP_GRAPH_INVALID;	/* keys must ascend with ids */
+	else if (id >= p->capacity ||
 		(uint32_t) level > graph->pool_slots - graph->pool_used ||
 		(p->codes == VP_CODE_SPARSE &&
 		 !GraphAllocArena(graph, id, code_bytes)))
