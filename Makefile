@@ -72,6 +72,10 @@ REGRESS = \
 	compat_cast \
 	compat_copy \
 	compat_btree \
+	compat_halfvec \
+	compat_sparsevec \
+	compat_bit \
+	compat_hnsw \
 	pgvector_settings
 
 REGRESS_OPTS = --load-extension=vecpersist

@@ -926,6 +926,18 @@ CREATE FUNCTION sparsevec_to_vector(sparsevec, integer, boolean) RETURNS vector
 
 COMMENT ON FUNCTION sparsevec_to_vector(sparsevec, integer, boolean) IS 'convert sparsevec to vector';
 
+CREATE FUNCTION halfvec_to_sparsevec(halfvec, integer, boolean) RETURNS sparsevec
+	AS 'MODULE_PATHNAME', 'vp_halfvec_to_sparsevec'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION halfvec_to_sparsevec(halfvec, integer, boolean) IS 'convert halfvec to sparsevec';
+
+CREATE FUNCTION sparsevec_to_halfvec(sparsevec, integer, boolean) RETURNS halfvec
+	AS 'MODULE_PATHNAME', 'vp_sparsevec_to_halfvec'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION sparsevec_to_halfvec(sparsevec, integer, boolean) IS 'convert sparsevec to halfvec';
+
 CREATE FUNCTION array_to_sparsevec(integer[], integer, boolean) RETURNS sparsevec
 	AS 'MODULE_PATHNAME', 'vp_array_to_sparsevec'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -952,6 +964,14 @@ CREATE CAST (sparsevec AS vector)
 
 CREATE CAST (vector AS sparsevec)
 	WITH FUNCTION vector_to_sparsevec(vector, integer, boolean) AS IMPLICIT;
+
+-- the same for halfvec: to it only on assignment (it rounds, and holds
+-- fewer dimensions), from it implicitly
+CREATE CAST (sparsevec AS halfvec)
+	WITH FUNCTION sparsevec_to_halfvec(sparsevec, integer, boolean) AS ASSIGNMENT;
+
+CREATE CAST (halfvec AS sparsevec)
+	WITH FUNCTION halfvec_to_sparsevec(halfvec, integer, boolean) AS IMPLICIT;
 
 CREATE CAST (integer[] AS sparsevec)
 	WITH FUNCTION array_to_sparsevec(integer[], integer, boolean) AS ASSIGNMENT;

@@ -45,6 +45,7 @@
 
 #include "bitvec.h"
 #include "halfvec.h"
+#include "sparsevec.h"
 #include "vector.h"
 #include "vphalf.h"
 #include "vphalfdist.h"
@@ -626,6 +627,86 @@ vp_halfvec_to_vector(PG_FUNCTION_ARGS)
 }
 
 /*
+ * halfvec_to_sparsevec: the cast from halfvec to sparsevec (implicit in
+ * pgvector, since it loses nothing).  Zero elements, -0 included, are
+ * dropped; the others widen exactly to float.  A halfvec always fits: its
+ * at most HALFVEC_MAX_DIM dimensions are within both of sparsevec's limits
+ * (SPARSEVEC_MAX_DIM dimensions, SPARSEVEC_MAX_NNZ elements), and its
+ * elements are finite, so only the typmod can fail.
+ */
+PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_halfvec_to_sparsevec);
+Datum
+vp_halfvec_to_sparsevec(PG_FUNCTION_ARGS)
+{
+	HalfVector *vec = PG_GETARG_HALFVEC_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	SparseVector *result;
+	float4	   *values;
+	int			nnz = 0;
+	int			i;
+	int			j;
+
+	StaticAssertStmt(HALFVEC_MAX_DIM <= SPARSEVEC_MAX_NNZ,
+					 "every halfvec must fit in a sparsevec");
+	CheckExpectedDim(typmod, vec->dim);
+
+	for (i = 0; i < vec->dim; i++)
+	{
+		if (!VpHalfIsZero(vec->x[i]))
+			nnz++;
+	}
+
+	result = VpInitSparseVector(vec->dim, nnz);
+	values = SparseVectorValues(result);
+	for (i = 0, j = 0; i < vec->dim; i++)
+	{
+		if (!VpHalfIsZero(vec->x[i]))
+		{
+			result->indices[j] = i;
+			values[j] = VpHalfToFloat(vec->x[i]);
+			j++;
+		}
+	}
+
+	PG_RETURN_SPARSEVEC_P(result);
+}
+
+/*
+ * sparsevec_to_halfvec: the cast from sparsevec to halfvec (assignment
+ * only, since it may round or fail).  halfvec's dimension limits apply,
+ * with its messages, before anything is allocated; each stored value
+ * rounds to the nearest half, a value beyond +-65504 is out of range and
+ * one too small for a half becomes zero, as in the cast from vector.
+ */
+PGDLLEXPORT PG_FUNCTION_INFO_V1(vp_sparsevec_to_halfvec);
+Datum
+vp_sparsevec_to_halfvec(PG_FUNCTION_ARGS)
+{
+	SparseVector *svec = PG_GETARG_SPARSEVEC_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	float4	   *values = SparseVectorValues(svec);
+	HalfVector *result;
+	int			i;
+
+	CheckDim(svec->dim);
+	CheckExpectedDim(typmod, svec->dim);
+
+	result = VpInitHalfVector(svec->dim);
+	for (i = 0; i < svec->nnz; i++)
+	{
+		int32		index = svec->indices[i];
+
+		/* cannot happen for a valid sparsevec */
+		if (index < 0 || index >= svec->dim)
+			elog(ERROR, "sparsevec index %d out of range for %d dimensions",
+				 index, svec->dim);
+		result->x[index] = FloatToHalfChecked(values[i]);
+	}
+
+	PG_RETURN_HALFVEC_P(result);
+}
+
+/*
  * l2_distance(halfvec, halfvec): Euclidean distance, the square root (in
  * double) of the float sum of squares.
  */
@@ -1139,17 +1220,22 @@ vp_halfvec_cmp(PG_FUNCTION_ARGS)
  * initial state.  The state functions are SQL-callable, so a state may
  * come from a user and must be checked before its data is read.  The
  * layout is vector's, which is why halfvec_combine is vector_combine.
+ *
+ * As in vector.c, the primary message and SQLSTATE are pgvector's
+ * ("<function>: expected state array", XX000) although our style keeps
+ * function names out of messages: a drop-in reports what pgvector reports.
+ * The detail is ours.
  */
 static float8 *
-CheckStateArray(ArrayType *state)
+CheckStateArray(ArrayType *state, const char *funcname)
 {
 	if (ARR_NDIM(state) != 1 ||
 		ARR_DIMS(state)[0] < 1 ||
 		ARR_HASNULL(state) ||
 		ARR_ELEMTYPE(state) != FLOAT8OID)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("invalid state for halfvec aggregate"),
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg_internal("%s: expected state array", funcname),
 				 errdetail("The state must be a one-dimensional double precision array without nulls.")));
 
 	return (float8 *) ARR_DATA_PTR(state);
@@ -1189,7 +1275,7 @@ vp_halfvec_accum(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	HalfVector *vec = PG_GETARG_HALFVEC_P(1);
-	float8	   *sums = CheckStateArray(state);
+	float8	   *sums = CheckStateArray(state, "halfvec_accum");
 	int			dim = STATE_DIM(state);
 	ArrayType  *result;
 	float8	   *rsums;
@@ -1237,7 +1323,7 @@ Datum
 vp_halfvec_avg(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	float8	   *sums = CheckStateArray(state);
+	float8	   *sums = CheckStateArray(state, "halfvec_avg");
 	int			dim = STATE_DIM(state);
 	float8		count = sums[0];
 	HalfVector *result;
