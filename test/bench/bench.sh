@@ -529,7 +529,7 @@ done
 NINS=$(wc -l <"$IN/inserts.tsv")
 for db in "${DBS[@]}"; do
 	step "$db: $NINS single-row INSERTs, then DELETE them and VACUUM"
-	client insert "$db" "$IN/inserts.tsv"
+	client insert "$db" "$IN/inserts.tsv" "$NINS" $((NROWS + 1)) 1
 	set_fig "$db" insert_rps "$(kv rows_per_s)"
 	echo "$(kv rows_per_s) rows/s (p50 $(kv p50_ms) ms, p99 $(kv p99_ms) ms)"
 	[ "$(sql "$db" "SELECT count(*) FROM items")" = $((NROWS + NINS)) ] || die "items does not have $((NROWS + NINS)) rows after the INSERTs"
