@@ -22,8 +22,14 @@
 #      measures its size; computes the exact answers once; restarts the
 #      server without and then with prewarming and times the first query of
 #      a new session each time; sweeps ef_search (recall@10, latency, QPS
-#      with one client and with several); times single-row INSERTs, the
-#      VACUUM after deleting them and the first query after that;
+#      with one client and with several) and finds the smallest ef_search
+#      reaching recall 0.95 and 0.99; times single-row INSERTs from 1, 2 and
+#      4 clients, the VACUUM after deleting them and the first query after
+#      that; stops the server with -m immediate after writes and a VACUUM
+#      and times the first query after recovery; times VACUUM after deleting
+#      10% and the first query after it, alone and from 4 sessions at once;
+#      times INSERTs of 2 paced clients during a cost-delayed VACUUM; and,
+#      with --self-query, asks rows of a small index for themselves;
 #   4. prints a markdown table (vecpersist, pgvector, ratio), with the machine
 #      and the settings, and writes it and a JSON file.
 #
