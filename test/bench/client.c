@@ -40,15 +40,17 @@
  *       ids are ignored), shared among CLIENTS sessions that start
  *       together; prints rows per second (first start to last finish) and
  *       latency percentiles.
- *   client vacinsert CONNINFO ROWS FIRST_ID CLIENTS RATE DELAY_MS SECONDS
+ *   client vacinsert CONNINFO ROWS FIRST_ID ROUND CLIENTS RATE DELAY_MS SECONDS
  *       CLIENTS sessions insert rows of ROWS (ids from FIRST_ID on), each
  *       at RATE rows per second (0: as fast as it can), while one more
  *       session runs VACUUM (INDEX_CLEANUP ON) items with vacuum_cost_delay
  *       = DELAY_MS; they stop when the VACUUM ends.  With DELAY_MS -1 no
- *       VACUUM runs and they stop after SECONDS (the baseline).  When ROWS
- *       runs out a row is used again with its first coordinate shifted by
- *       0.001 per round, so that no two inserted vectors are equal.  Prints
- *       the VACUUM's time and the latency percentiles of the INSERTs.
+ *       VACUUM runs and they stop after SECONDS (the baseline).  The rows
+ *       are taken from the first on, round after round, with the first
+ *       coordinate shifted by 0.001 times the round number (the first is
+ *       ROUND), so that no inserted vector equals another or a row the
+ *       table got from ROWS before.  Prints the VACUUM's time, the latency
+ *       percentiles of the INSERTs, and the ROUND of a next call.
  *   client selfquery CONNINFO ROWS SAMPLE K GUC EF TABLE
  *       for SAMPLE rows of ROWS spread evenly over the file (the rows of
  *       TABLE), the k-NN query of TABLE with the row's own vector; prints
@@ -856,12 +858,29 @@ shift_first(const char *vec, double delta, char *buf, size_t len)
 
 #define VACINSERT_MAX_ROWS 4000000
 
+/*
+ * Row j of vacinsert's sequence: row j % n of the file, its first
+ * coordinate shifted by 0.001 per round (round0 + j / n) when that is not 0.
+ */
+static const char *
+vacinsert_row(const VecFile *rows, long j, long round0, char *buf, size_t buflen)
+{
+	long		round = round0 + j / rows->n;
+
+	if (round == 0)
+		return rows->vecs[j % rows->n];
+	shift_first(rows->vecs[j % rows->n], 0.001 * round, buf, buflen);
+	return buf;
+}
+
 static int
 mode_vacinsert(int argc, char **argv)
 {
 	VecFile		rows;
 	Group		g;
 	long		first_id,
+				round0,
+				max_j = 0,
 				rate,
 				delay_ms,
 				seconds,
@@ -877,14 +896,15 @@ mode_vacinsert(int argc, char **argv)
 	size_t		buflen;
 	long		per_client_max;
 
-	if (argc != 9)
-		fail("usage: client vacinsert CONNINFO ROWS FIRST_ID CLIENTS RATE DELAY_MS SECONDS");
+	if (argc != 10)
+		fail("usage: client vacinsert CONNINFO ROWS FIRST_ID ROUND CLIENTS RATE DELAY_MS SECONDS");
 	rows = read_vectors(argv[3]);
 	first_id = parse_long(argv[4], "FIRST_ID", 0, 2147483647L - VACINSERT_MAX_ROWS);
-	clients = (int) parse_long(argv[5], "CLIENTS", 1, 64);
-	rate = parse_long(argv[6], "RATE", 0, 1000000);
-	delay_ms = parse_long(argv[7], "DELAY_MS", -1, 100);
-	seconds = parse_long(argv[8], "SECONDS", 1, 86400);
+	round0 = parse_long(argv[5], "ROUND", 0, 1000000);
+	clients = (int) parse_long(argv[6], "CLIENTS", 1, 64);
+	rate = parse_long(argv[7], "RATE", 0, 1000000);
+	delay_ms = parse_long(argv[8], "DELAY_MS", -1, 100);
+	seconds = parse_long(argv[9], "SECONDS", 1, 86400);
 	per_client_max = VACINSERT_MAX_ROWS / clients;
 	lat = shared_alloc(sizeof(double) * VACINSERT_MAX_ROWS);
 	counts = shared_alloc(sizeof(long) * clients);
@@ -909,16 +929,14 @@ mode_vacinsert(int argc, char **argv)
 						interval = rate > 0 ? 1000.0 / rate : 0;
 			long		n = 0;
 
-			/* one untimed INSERT: the session's caches, not the VACUUM */
-			insert_row(conn, first_id + c, rows.vecs[c % rows.n]);
+			/* one untimed INSERT (row j = c): the session's caches, not the VACUUM */
+			insert_row(conn, first_id + c, vacinsert_row(&rows, c, round0, buf, buflen));
 			group_ready_wait(&g);
 			t0 = now_ms();
 			while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST))
 			{
-				/* row j of this client: j-th of its share, round after round */
+				/* this client's n-th row is row j of the whole sequence */
 				long		j = clients + n * clients + c;
-				long		round = j / rows.n;
-				const char *vec = rows.vecs[j % rows.n];
 				double		wait = t0 + n * interval - now_ms();
 
 				if (n >= per_client_max)
@@ -935,12 +953,8 @@ mode_vacinsert(int argc, char **argv)
 					nanosleep(&ts, NULL);
 					continue;
 				}
-				if (round > 0)
-				{
-					shift_first(vec, 0.001 * round, buf, buflen);
-					vec = buf;
-				}
-				lat[c * per_client_max + n] = insert_row(conn, first_id + j, vec);
+				lat[c * per_client_max + n] =
+					insert_row(conn, first_id + j, vacinsert_row(&rows, j, round0, buf, buflen));
 				n++;
 				if (delay_ms < 0 && now_ms() - t0 >= seconds * 1000.0)
 					break;
@@ -979,15 +993,17 @@ mode_vacinsert(int argc, char **argv)
 	{
 		memmove(lat + total, lat + c * per_client_max, sizeof(double) * counts[c]);
 		total += counts[c];
+		if (clients + counts[c] * clients + c > max_j)
+			max_j = clients + counts[c] * clients + c;
 	}
 	if (total == 0)
 		fail("no INSERT ran while the VACUUM ran");
 	qsort(lat, total, sizeof(double), cmp_double);
-	printf("vacuum_ms=%.3f inserts=%ld rows_per_s=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f rows_used=%ld\n",
+	printf("vacuum_ms=%.3f inserts=%ld rows_per_s=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f next_round=%ld\n",
 		   delay_ms >= 0 ? *vacuum_ms : 0.0, total,
 		   total / ((delay_ms >= 0 ? *vacuum_ms : seconds * 1000.0) / 1000.0),
 		   percentile(lat, total, 50), percentile(lat, total, 99), lat[total - 1],
-		   (long) rows.n);
+		   round0 + max_j / rows.n + 1);
 	return 0;
 }
 
