@@ -789,6 +789,9 @@ restore_base() {
 	sql "$1" "VACUUM (INDEX_CLEANUP ON) items" >/dev/null
 	client first "$1" "$IN/queries.tsv" "$K"
 	[ "$(sql "$1" "SELECT count(*) FROM items")" = "$NROWS" ] || die "items does not have $NROWS rows after the DELETE"
+	if [ "$1" = "$VP_DB" ]; then
+		vp_wait_ready >/dev/null
+	fi
 }
 
 # insert_fig DB CLIENTS KEY: NINS single-row INSERTs from CLIENTS sessions;
