@@ -201,6 +201,7 @@ extern VpGraphParams VpGraphParamsFor(Relation index,
 									  uint64 capacity);
 
 /* vpsnapshot.c */
+extern bool vp_snapshots;
 extern int	vp_snapshot_interval;
 extern void VpSnapshotInit(void);
 extern void VpSnapshotForget(Oid indexoid);

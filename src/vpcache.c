@@ -68,15 +68,15 @@
 #define VP_DEAD_REBUILD_FRACTION	0.5
 #define VP_DEAD_REBUILD_MIN_NODES	1000
 
+/* a query that rebuilt a graph this often and still finds it stale gives up */
+#define VP_MAX_REBUILDS_PER_OPEN	3
+
 /* builds of fewer live items than this link with one thread */
 #define VP_PARALLEL_MIN_NODES		10000
 
 /* catch-up reads at most this many items (or payload bytes) at once */
 #define VP_ABSORB_BATCH_ITEMS		1024
 #define VP_ABSORB_BATCH_BYTES		(16 * 1024 * 1024)
-
-/* a loaded snapshot whose nodes are mostly gone is not worth keeping */
-#define VP_SNAPSHOT_MAX_GONE_FRACTION	0.5
 
 /* What the metapage says should happen to a graph */
 typedef enum VpCatchUpAction
@@ -261,6 +261,19 @@ VpGraphParamsFor(Relation index, const VpMetaPageData *meta, uint64 capacity)
 }
 
 /*
+ * Whether a graph is so full of dead nodes that a build from the pages,
+ * which leaves them out, is better than catching up.  A loaded snapshot is
+ * judged by the same rule (LoadSnapshot), else the rebuild this asks for
+ * would load it again, and again.
+ */
+static bool
+MostlyDead(int32 count, int32 deleted)
+{
+	return count >= VP_DEAD_REBUILD_MIN_NODES &&
+		deleted > count * VP_DEAD_REBUILD_FRACTION;
+}
+
+/*
  * Compare a graph's mark with the metapage (graph state as read at one
  * moment: its node and dead counts and code kind, -1 for no graph).
  */
@@ -275,8 +288,7 @@ CompareMark(Relation index, const VpGraphMark *mark, int codes, int32 count,
 		return meta->dims == 0 ? VP_CATCHUP_NONE : VP_CATCHUP_CREATE;
 	if (codes != (int) VpGetIndexInfo(index)->codes)
 		return VP_CATCHUP_REBUILD;
-	if (count >= VP_DEAD_REBUILD_MIN_NODES &&
-		deleted > count * VP_DEAD_REBUILD_FRACTION)
+	if (MostlyDead(count, deleted))
 		return VP_CATCHUP_REBUILD;
 	if (meta->vacuum_epoch > mark->vacuum_epoch)
 		return VP_CATCHUP_DELETIONS;
@@ -624,8 +636,8 @@ LinkAll(VpGraph *graph, int nthreads, bool report_progress)
  * whose item is gone (its page recycled) is marked gone, and items past
  * the snapshot's watermark are staged as new nodes.  Everything the
  * snapshot says about the chain is checked against it on the way; on any
- * mismatch the snapshot is rejected (logged) and the caller builds from
- * the pages.  Returns the graph, or NULL: rejected (*no_room false) or not
+ * mismatch, or when most nodes turn out dead, the snapshot is rejected
+ * (logged) and the caller builds from the pages.  Returns the graph, or NULL: rejected (*no_room false) or not
  * fitting the shared cache (*no_room true).
  */
 static VpGraph *
@@ -639,7 +651,6 @@ LoadSnapshot(Relation index, VpHome *home, VpGraph *graph,
 	uint64		wm_key = VpGraphMarkKey(&snap->mark);
 	int32		count = snap->image_header.count;
 	int32		next = 0;
-	int32		gone = 0;
 	float	   *buf = palloc(sizeof(float) * Max(meta->dims, 1));
 	const char *why;
 
@@ -689,7 +700,6 @@ LoadSnapshot(Relation index, VpHome *home, VpGraph *graph,
 		while (next < count && VpGraphKey(graph, next) < item.key)
 		{
 			VpGraphMarkGone(graph, next++);
-			gone++;
 		}
 		if (next < count && VpGraphKey(graph, next) == item.key)
 		{
@@ -747,11 +757,10 @@ LoadSnapshot(Relation index, VpHome *home, VpGraph *graph,
 	while (next < count)
 	{
 		VpGraphMarkGone(graph, next++);
-		gone++;
 	}
-	if (count >= 100 && gone > count * VP_SNAPSHOT_MAX_GONE_FRACTION)
+	if (MostlyDead(VpGraphCount(graph), VpGraphDeletedCount(graph)))
 	{
-		VpSnapshotReject(index, "most of its nodes' items are gone");
+		VpSnapshotReject(index, "most of its nodes are dead");
 		return NULL;
 	}
 	return graph;
@@ -1513,6 +1522,8 @@ VpGraphOpen(Relation index, VpGraphRef *ref, bool prewarm)
 
 	if (VpCacheAvailable())
 	{
+		int			rebuilds = 0;
+
 		for (;;)
 		{
 			VpCacheSlot *slot;
@@ -1567,6 +1578,23 @@ VpGraphOpen(Relation index, VpGraphRef *ref, bool prewarm)
 						VpCacheNoteSearch(slot);
 					return;
 				case VP_SHARED_REBUILD:
+
+					/*
+					 * A graph just built is current; one that is not again
+					 * and again means the pages keep changing under us (or
+					 * a bug): answer exactly rather than loop.
+					 */
+					if (++rebuilds > VP_MAX_REBUILDS_PER_OPEN)
+					{
+						VpCacheRelease(slot);
+						ereport(prewarm ? ERROR : LOG,
+								(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+								 errmsg("hnsw graph of index \"%s\" was out of date after %d rebuilds",
+										RelationGetRelationName(index), rebuilds - 1),
+								 errdetail("The query is answered by an exact scan of the index.")));
+						ref->exact = true;
+						return;
+					}
 					if (VpCacheStartRebuild(slot, incarnation))
 					{
 						bool		built = BuildShared(index, slot, prewarm, false);

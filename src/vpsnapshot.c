@@ -18,7 +18,8 @@
  * The writer is a background worker started with the server (under
  * shared_preload_libraries), also on hot standbys, which keep snapshots of
  * their own graphs.  It saves a graph right after it was built, every
- * vecpersist.snapshot_interval if it changed, and at clean shutdown.  Each
+ * vecpersist.snapshot_interval if it changed, and at clean shutdown
+ * (unless vecpersist.snapshots is off, which also stops loading).  Each
  * file is written to a temporary name, fsynced, and renamed durably, so a
  * crash leaves the old snapshot or the new one, never half of one.  A save
  * holds no lock while it writes: it takes the graph's counters and mark
@@ -87,7 +88,8 @@ typedef struct VpSnapshotFileHeader
 	pg_crc32c	crc;			/* of this header (crc 0) and the image */
 } VpSnapshotFileHeader;
 
-/* GUC variable */
+/* GUC variables */
+bool		vp_snapshots = true;
 int			vp_snapshot_interval = 300;
 
 PGDLLEXPORT void vp_snapshot_writer_main(Datum main_arg);
@@ -153,6 +155,8 @@ VpSnapshotRead(Relation index, const VpMetaPageData *meta)
 	FILE	   *file;
 	const char *why = NULL;
 
+	if (!vp_snapshots)
+		return NULL;
 	SnapshotPath(path, sizeof(path), index->rd_node, false);
 	file = AllocateFile(path, PG_BINARY_R);
 	if (file == NULL)
@@ -406,6 +410,8 @@ SaveChanged(bool shutdown)
 	int			i;
 	TimestampTz now = GetCurrentTimestamp();
 
+	if (!vp_snapshots)
+		return;
 	targets = palloc(sizeof(VpSnapshotTarget) * max);
 	n = VpCacheSnapshotTargets(targets, max, false);
 	for (i = 0; i < n; i++)
@@ -532,7 +538,7 @@ vp_snapshot_writer_main(Datum main_arg)
 }
 
 /*
- * Called by _PG_init: the interval setting always; the writer only under
+ * Called by _PG_init: the settings always; the writer only under
  * shared_preload_libraries (there is no shared cache without it).
  */
 void
@@ -540,6 +546,14 @@ VpSnapshotInit(void)
 {
 	BackgroundWorker worker;
 
+	DefineCustomBoolVariable("vecpersist.snapshots",
+							 "Saves hnsw graphs as snapshots and loads them after a restart.",
+							 "Off, every graph is built again from the index pages after a restart, and no snapshot is written or read.",
+							 &vp_snapshots,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 	DefineCustomIntVariable("vecpersist.snapshot_interval",
 							"Sets how often changed hnsw graphs are saved as snapshots.",
 							"Snapshots let a graph come back after a restart without a rebuild. They are also saved after a build and at shutdown; 0 turns only the periodic saves off.",
