@@ -16,6 +16,14 @@
  * scan_mem_multiplier of memory.  A graph rebuilt in between (its node ids
  * mean nothing now) ends the scan.
  *
+ * Re-ranked rows are held back across windows: a row is returned only once
+ * its exact distance is below what any later window could bring, that is
+ * the largest approximate distance seen so far less the largest error of
+ * an approximate distance seen so far.  Without this, every window
+ * boundary of a filtered scan would lose the rows of the next window whose
+ * exact distance falls below the last one returned (strict order skips
+ * them): a quarter of the answers at a 1% filter.
+ *
  * With no graph to be had (see vpcache.c), the scan is an exact scan of
  * the pages (vpexact.c): slower, exact, bounded in memory.
  *
@@ -34,6 +42,9 @@
 #include "utils/memutils.h"
 
 #include "vecpersist.h"
+
+/* re-ranked rows held back at most, in windows of ef_search */
+#define VP_HELD_WINDOWS		4
 
 /* One row of a re-ranked window */
 typedef struct VpRankedRow
@@ -54,11 +65,16 @@ typedef struct VpScanOpaqueData
 	VpExactScan *exact;			/* when there is no graph */
 	VpMetaPageData meta;		/* the index's, at scan start (re-ranking) */
 	VpSearchHit *hits;			/* ef_search entries */
-	VpRankedRow *rows;			/* the current window, in return order */
+	VpRankedRow *rows;			/* rows to return (first nresults), then
+								 * re-ranked rows held back */
+	int			nrows;			/* rows in use */
+	int			rows_cap;
 	char	   *payload;		/* VP_MAX_PAYLOAD, for re-ranking */
 	double		last_dist;		/* exact distance of the last row returned */
+	double		approx_bound;	/* largest approximate distance seen */
+	double		approx_slack;	/* largest approximate - exact seen */
 	int			ef;
-	int			nresults;		/* rows of the current window */
+	int			nresults;		/* rows ready to return */
 	int			next;			/* next row to return */
 	MemoryContext cxt;			/* per-scan memory, reset on rescan */
 	MemoryContext rowcxt;		/* per re-ranked row */
@@ -120,9 +136,13 @@ vprescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->exact = NULL;
 	so->hits = NULL;
 	so->rows = NULL;
+	so->nrows = 0;
+	so->rows_cap = 0;
 	so->nresults = 0;
 	so->next = 0;
 	so->noticed = false;
+	so->approx_bound = -INFINITY;
+	so->approx_slack = 0;
 	so->last_dist = -INFINITY;
 }
 
@@ -142,25 +162,35 @@ CompareRanked(const void *a, const void *b)
 }
 
 /*
- * Turn the window of n hits into rows: as they come when the codes are
- * exact, else read back from the pages and sorted by exact distance (a row
- * whose item died or moved since the graph saw it is dropped).  Under
- * strict order a re-ranked row closer than the last one returned is
- * skipped, as the graph skips its own late finds.
+ * Make room for n more rows.
  */
 static void
-RankWindow(IndexScanDesc scan, const VpGraph *graph, int n)
+ReserveRows(VpScanOpaque so, int n)
+{
+	if (so->nrows + n <= so->rows_cap)
+		return;
+	so->rows_cap = Max(so->rows_cap * 2, so->nrows + n);
+	so->rows = so->rows ? repalloc(so->rows, sizeof(VpRankedRow) * so->rows_cap)
+		: palloc(sizeof(VpRankedRow) * so->rows_cap);
+}
+
+/*
+ * Add the window of n hits to the rows: with their distances when the
+ * codes are exact, else read back from the pages with exact distances (a
+ * row whose item died or moved since the graph saw it is dropped), noting
+ * the approximate bound and slack (see the file header).
+ */
+static void
+AddWindow(IndexScanDesc scan, const VpGraph *graph, int n)
 {
 	VpScanOpaque so = (VpScanOpaque) scan->opaque;
-	int			kept = 0;
 	int			i;
 
-	so->nresults = 0;
-	so->next = 0;
+	ReserveRows(so, n);
 	for (i = 0; i < n; i++)
 	{
 		VpGraphItem item;
-		VpRankedRow *row = &so->rows[kept];
+		VpRankedRow *row = &so->rows[so->nrows];
 
 		VpGraphGetItem(graph, so->hits[i].node, &item);
 		VpLabelToTid(item.label, &row->tid);
@@ -169,6 +199,7 @@ RankWindow(IndexScanDesc scan, const VpGraph *graph, int n)
 			VpPayload	payload;
 			ItemPointerData tid;
 			MemoryContext oldcxt;
+			double		approx = so->hits[i].distance;
 
 			if (!VpReadItemAt(scan->indexRelation, &so->meta, item.block,
 							  item.key, &tid, so->payload, &payload) ||
@@ -179,27 +210,73 @@ RankWindow(IndexScanDesc scan, const VpGraph *graph, int n)
 										scan->orderByData, &payload);
 			MemoryContextSwitchTo(oldcxt);
 			MemoryContextReset(so->rowcxt);
+			if (!isnan(approx))
+				so->approx_bound = Max(so->approx_bound, approx);
+			if (!isnan(row->dist) && !isnan(approx))
+				so->approx_slack = Max(so->approx_slack, approx - row->dist);
 		}
 		else
 			row->dist = so->hits[i].distance;
-		kept++;
+		so->nrows++;
 	}
+}
+
+/*
+ * Choose the rows to return now among those added: all of them when the
+ * codes are exact or no window will follow (final), else, in exact order,
+ * those no later window can beat; the rest stay held.  Under strict order
+ * a row closer than the last one returned is skipped, as the graph skips
+ * its own late finds.
+ */
+static void
+ReleaseRows(VpScanOpaque so, bool final)
+{
+	int			ready = so->nrows;
+	int			i;
+
 	if (so->rerank)
 	{
-		qsort(so->rows, kept, sizeof(VpRankedRow), CompareRanked);
+		qsort(so->rows, so->nrows, sizeof(VpRankedRow), CompareRanked);
 		if (so->strict)
 		{
 			int			k = 0;
 
-			for (i = 0; i < kept; i++)
+			for (i = 0; i < so->nrows; i++)
 				if (isnan(so->rows[i].dist) || so->rows[i].dist >= so->last_dist)
 					so->rows[k++] = so->rows[i];
-			kept = k;
+			so->nrows = k;
 		}
-		if (kept > 0 && !isnan(so->rows[kept - 1].dist))
-			so->last_dist = Max(so->last_dist, so->rows[kept - 1].dist);
+		ready = so->nrows;
+		if (!final)
+		{
+			double		safe = so->approx_bound - so->approx_slack;
+
+			for (ready = 0; ready < so->nrows; ready++)
+				if (isnan(so->rows[ready].dist) || so->rows[ready].dist > safe)
+					break;
+			/* hold back a bounded number: past that, the closest go */
+			if (so->nrows - ready > VP_HELD_WINDOWS * so->ef)
+				ready = so->nrows - VP_HELD_WINDOWS * so->ef;
+		}
+		if (ready > 0 && !isnan(so->rows[ready - 1].dist))
+			so->last_dist = Max(so->last_dist, so->rows[ready - 1].dist);
 	}
-	so->nresults = kept;
+	so->nresults = ready;
+	so->next = 0;
+}
+
+/*
+ * Drop the rows already returned, keeping those held back.
+ */
+static void
+DropReturned(VpScanOpaque so)
+{
+	if (so->nresults > 0 && so->nresults < so->nrows)
+		memmove(so->rows, so->rows + so->nresults,
+				sizeof(VpRankedRow) * (so->nrows - so->nresults));
+	so->nrows -= so->nresults;
+	so->nresults = 0;
+	so->next = 0;
 }
 
 /*
@@ -239,7 +316,6 @@ StartSearch(IndexScanDesc scan)
 	so->rerank = !VpCodeIsExact(params->codes);
 	so->strict = VpIterativeScan() != VP_ITERATIVE_SCAN_RELAXED;
 	so->hits = palloc(sizeof(VpSearchHit) * so->ef);
-	so->rows = palloc(sizeof(VpRankedRow) * so->ef);
 	if (so->rerank)
 	{
 		VpReadMeta(scan->indexRelation, &so->meta);
@@ -257,10 +333,10 @@ StartSearch(IndexScanDesc scan)
 }
 
 /*
- * Fetch the next window of rows; sets so->exhausted when there is none.
- * The first call starts the search; later ones continue it if iterative
- * scans are on and the graph kept its node ids.  Runs in the scan's
- * memory context.
+ * Fetch the next rows to return; sets so->exhausted when no further window
+ * will come (the rows held back are then all returned).  The first call
+ * starts the search; later ones continue it if iterative scans are on and
+ * the graph kept its node ids.  Runs in the scan's memory context.
  */
 static void
 NextWindow(IndexScanDesc scan)
@@ -269,22 +345,19 @@ NextWindow(IndexScanDesc scan)
 	const VpGraph *graph;
 	int			n;
 
-	so->nresults = 0;
-	so->next = 0;
+	DropReturned(so);
 	if (!so->started)
 	{
 		StartSearch(scan);
 		if (so->exhausted || so->exact != NULL)
 			return;
 	}
-	else
+	else if (VpIterativeScan() == VP_ITERATIVE_SCAN_OFF ||
+			 !VpGraphRelock(&so->ref))
 	{
-		if (VpIterativeScan() == VP_ITERATIVE_SCAN_OFF ||
-			!VpGraphRelock(&so->ref))
-		{
-			so->exhausted = true;
-			return;
-		}
+		so->exhausted = true;
+		ReleaseRows(so, true);
+		return;
 	}
 	graph = so->ref.graph;
 
@@ -292,18 +365,16 @@ NextWindow(IndexScanDesc scan)
 	PG_TRY();
 	{
 		if (n > 0)
-			RankWindow(scan, graph, n);
+			AddWindow(scan, graph, n);
 	}
 	PG_FINALLY();
 	{
 		VpGraphUnlock(&so->ref);
 	}
 	PG_END_TRY();
-	if (n <= 0)
-	{
-		so->nresults = 0;
+	if (n <= 0 || VpIterativeScan() == VP_ITERATIVE_SCAN_OFF)
 		so->exhausted = true;
-	}
+	ReleaseRows(so, so->exhausted);
 	if (!so->noticed && VpGraphIterStopped(so->iter) &&
 		VpGraphIterVisits(so->iter) < VpMaxScanTuples())
 	{
