@@ -135,6 +135,7 @@ extern int	VpGetMetric(Relation index);
 extern void VpCheckIndexable(Relation index, const VpTypeSupport *support,
 							 const VpPayload *payload);
 extern bool VpPayloadIsIndexable(int metric, const VpPayload *payload);
+extern float *VpVectorBuffer(int elem_kind, int32 dims);
 extern void VpPayloadToVector(const VpPayload *payload, VpVector *v,
 							  float *buf);
 extern void VpQueryVector(Relation index, const VpGraphParams *params,

@@ -651,7 +651,7 @@ LoadSnapshot(Relation index, VpHome *home, VpGraph *graph,
 	uint64		wm_key = VpGraphMarkKey(&snap->mark);
 	int32		count = snap->image_header.count;
 	int32		next = 0;
-	float	   *buf = palloc(sizeof(float) * Max(meta->dims, 1));
+	float	   *buf = VpVectorBuffer(meta->elem_kind, meta->dims);
 	const char *why;
 
 	*no_room = false;
@@ -838,7 +838,7 @@ BuildGraph(Relation index, VpHome *home, bool report_progress,
 		{
 			VpChainReaderData reader;
 			VpReadItem	item;
-			float	   *buf = palloc(sizeof(float) * meta.dims);
+			float	   *buf = VpVectorBuffer(meta.elem_kind, meta.dims);
 
 			graph = empty;
 			VpChainReaderInit(&reader, index, &meta, InvalidBlockNumber, 0,
@@ -1021,7 +1021,7 @@ InsertPrivate(VpPrivateGraph *entry, const VpPayload *payload,
 {
 	VpVector	v;
 	VpGraphItem item;
-	float	   *buf = palloc(sizeof(float) * Max(payload->dims, 1));
+	float	   *buf = VpVectorBuffer(payload->kind, payload->dims);
 
 	VpPayloadToVector(payload, &v, buf);
 	item.label = VpTidToLabel(heap_tid);
@@ -1309,7 +1309,7 @@ AbsorbShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
 	MemoryContext oldcxt;
 	VpGraphMark mark;
 	VpSharedCatchUp result = VP_SHARED_CURRENT;
-	float	   *buf = palloc(sizeof(float) * Max(meta->dims, 1));
+	float	   *buf = VpVectorBuffer(meta->elem_kind, meta->dims);
 	bool		done = false;
 
 	VpCacheGetMark(slot, &mark);
@@ -1797,7 +1797,7 @@ VpGraphTakeAppended(Relation index, const VpAppendResult *appended,
 		VpVector	v;
 		VpGraphItem item;
 		VpGraphInsertResult r;
-		float	   *buf = palloc(sizeof(float) * Max(payload->dims, 1));
+		float	   *buf = VpVectorBuffer(payload->kind, payload->dims);
 
 		VpPayloadToVector(payload, &v, buf);
 		item.label = VpTidToLabel(heap_tid);

@@ -120,8 +120,22 @@ VpCheckIndexable(Relation index, const VpTypeSupport *support,
 }
 
 /*
+ * VpVectorBuffer
+ *		A buffer for VpPayloadToVector and VpQueryVector: dims floats for
+ *		the dense kinds, one for the others (a sparse value of a billion
+ *		dimensions must not cost four gigabytes).
+ */
+float *
+VpVectorBuffer(int elem_kind, int32 dims)
+{
+	bool		dense = elem_kind == VP_ELEM_FLOAT32 || elem_kind == VP_ELEM_FLOAT16;
+
+	return palloc(sizeof(float) * (dense ? Max(dims, 1) : 1));
+}
+
+/*
  * VpPayloadToVector
- *		The payload as the graph takes it; buf (dims floats) holds the
+ *		The payload as the graph takes it; buf (VpVectorBuffer) holds the
  *		converted elements of a half-precision payload.  The vector points
  *		into the payload (or buf), so both must outlive it.
  */
@@ -217,16 +231,22 @@ VpQueryVector(Relation index, const VpGraphParams *params, Datum value,
 			  bool isnull, VpPayload *payload, VpVector *v)
 {
 	const VpTypeSupport *support = VpGetTypeSupport(index);
-	float	   *buf = palloc(sizeof(float) * Max(params->dims, 1));
+	float	   *buf = VpVectorBuffer(support->kind, params->dims);
 
 	if (!isnull)
 	{
 		support->datum_to_payload(value, payload);
+		/* as the distance functions say it: the query's first */
+		if (payload->dims != params->dims && support->kind == VP_ELEM_BIT)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("different bit lengths %d and %d",
+							payload->dims, params->dims)));
 		if (payload->dims != params->dims)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("different %s dimensions %d and %d",
-							support->type_name, params->dims, payload->dims)));
+							support->type_name, payload->dims, params->dims)));
 		if (VpPayloadIsIndexable(params->metric, payload))
 		{
 			VpPayloadToVector(payload, v, buf);
