@@ -941,3 +941,5 @@ CREATE OPERATOR CLASS sparsevec_l1_ops
 	OPERATOR 1 <+> (sparsevec, sparsevec) FOR ORDER BY float_ops,
 	FUNCTION 1 vecpersist_hnsw_l1_metric(internal),
 	FUNCTION 2 vecpersist_hnsw_sparsevec_support(internal);
+
+COMMENT ON FUNCTION vecpersist_cache_stats() IS 'totals of the shared graph cache: budget, bytes used, graphs, evictions, queries answered by exact scans for want of a graph';

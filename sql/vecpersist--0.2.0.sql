@@ -1191,26 +1191,34 @@ CREATE FUNCTION vecpersist_hnsw_l1_metric(internal) RETURNS internal
 CREATE OPERATOR CLASS vector_l2_ops
 	FOR TYPE vector USING hnsw AS
 	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 vecpersist_hnsw_l2_metric(internal),
-	FUNCTION 2 vecpersist_hnsw_vector_support(internal);
+	FUNCTION 1 vecpersist_hnsw_l2_metric(internal);
 
 CREATE OPERATOR CLASS vector_ip_ops
 	FOR TYPE vector USING hnsw AS
 	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 vecpersist_hnsw_ip_metric(internal),
-	FUNCTION 2 vecpersist_hnsw_vector_support(internal);
+	FUNCTION 1 vecpersist_hnsw_ip_metric(internal);
 
 CREATE OPERATOR CLASS vector_cosine_ops
 	FOR TYPE vector USING hnsw AS
 	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 vecpersist_hnsw_cosine_metric(internal),
-	FUNCTION 2 vecpersist_hnsw_vector_support(internal);
+	FUNCTION 1 vecpersist_hnsw_cosine_metric(internal);
 
 CREATE OPERATOR CLASS vector_l1_ops
 	FOR TYPE vector USING hnsw AS
 	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 vecpersist_hnsw_l1_metric(internal),
-	FUNCTION 2 vecpersist_hnsw_vector_support(internal);
+	FUNCTION 1 vecpersist_hnsw_l1_metric(internal);
+
+-- support function 2 names the indexed type; it joins the vector classes
+-- families as the update from 0.1.0 adds it, so that a fresh install and an
+-- updated one are the same to pg_dump --binary-upgrade
+ALTER OPERATOR FAMILY vector_l2_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
+ALTER OPERATOR FAMILY vector_ip_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
+ALTER OPERATOR FAMILY vector_cosine_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
+ALTER OPERATOR FAMILY vector_l1_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vecpersist_hnsw_vector_support(internal);
 
 -- the metrics of bit strings
 CREATE FUNCTION vecpersist_hnsw_hamming_metric(internal) RETURNS internal
@@ -1338,7 +1346,7 @@ CREATE FUNCTION vecpersist_cache_stats(
 	RETURNS record
 	AS 'MODULE_PATHNAME', 'vp_cache_stats' LANGUAGE C STRICT VOLATILE;
 
-COMMENT ON FUNCTION vecpersist_cache_stats() IS 'totals of the shared graph cache: budget, bytes used, graphs, evictions, fallbacks to private copies';
+COMMENT ON FUNCTION vecpersist_cache_stats() IS 'totals of the shared graph cache: budget, bytes used, graphs, evictions, queries answered by exact scans for want of a graph';
 
 CREATE FUNCTION vecpersist_prewarm(regclass) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'vp_prewarm_index' LANGUAGE C STRICT VOLATILE;
