@@ -400,27 +400,28 @@ MarkDeadByKeys(VpGraph *graph, const uint64 *keys, int64 nkeys,
 }
 
 /*
- * Link every live node the graph cannot reach (see vpgraphrepair.c) and
- * log what was done.  Runs beside searches and inserts.
+ * Link every live node the graph cannot reach or find (see
+ * vpgraphrepair.c) and log what was done.  A graph just built also gets
+ * the check for weakly listed nodes, which a load or a deletion pass would
+ * only repeat.  Runs beside searches and inserts.
  */
 static void
-RepairGraph(Relation index, VpGraph *graph, VpRepairStats *stats)
+RepairGraph(Relation index, VpGraph *graph, bool built, VpRepairStats *stats)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
 											  "vecpersist repair",
 											  ALLOCSET_DEFAULT_SIZES);
 	VpAllocator allocator = VpMakeAllocator(cxt);
-	VpGraphScratch *scratch = VpGraphScratchCreate(&allocator, graph, 0, 0);
 
-	if (VpGraphRepair(graph, scratch, &allocator, stats) != 0)
+	if (VpGraphRepair(graph, &allocator, built, stats) != 0)
 		elog(ERROR, "could not check the reachability of an hnsw graph");
-	if (stats->unreachable > 0)
+	if (stats->repaired > 0)
 		ereport(LOG,
-				(errmsg("linked %d unreachable nodes back into the hnsw graph of index \"%s\"",
-						stats->unreachable - stats->remaining,
-						RelationGetRelationName(index)),
-				 stats->remaining > 0 ?
-				 errdetail("%d nodes remain unreachable.", stats->remaining) : 0));
+				(errmsg("linked %d nodes back into the hnsw graph of index \"%s\"",
+						stats->repaired, RelationGetRelationName(index)),
+				 errdetail("%d nodes were unreachable, %d listed by none of their neighbours, %d not found by a search for themselves; %d remain unreachable.",
+						   stats->unreachable, stats->hidden, stats->weak,
+						   stats->remaining)));
 	MemoryContextDelete(cxt);
 }
 
@@ -866,13 +867,13 @@ BuildGraph(Relation index, VpHome *home, bool report_progress,
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 										 VpGraphCount(graph));
 		LinkAll(graph, BuildThreads(VpGraphCount(graph)), report_progress);
-		RepairGraph(index, graph, &repair);
+		RepairGraph(index, graph, report->origin == VP_ORIGIN_BUILT, &repair);
 	}
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	report->build_ms = INSTR_TIME_GET_MILLISEC(elapsed);
-	report->repaired = repair.unreachable - repair.remaining;
+	report->repaired = repair.repaired;
 	report->unreachable = repair.remaining;
 	*graph_out = graph;
 	return true;
@@ -1088,7 +1089,7 @@ CatchUpPrivate(Relation index, VpPrivateGraph *entry,
 					VpRepairStats repair;
 
 					MarkDeadByKeys(entry->graph, keys, nkeys, max_key);
-					RepairGraph(index, entry->graph, &repair);
+					RepairGraph(index, entry->graph, false, &repair);
 					entry->mark.vacuum_epoch = Max(epoch, entry->mark.vacuum_epoch);
 					pfree(keys);
 					break;
@@ -1440,7 +1441,7 @@ ApplyDeletionsShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
 			return VP_SHARED_GONE;
 		}
 		MarkDeadByKeys(graph, keys, nkeys, max_key);
-		RepairGraph(index, graph, &repair);
+		RepairGraph(index, graph, false, &repair);
 		VpCacheLinkEnd(slot);
 		pfree(keys);
 	}
@@ -1910,7 +1911,7 @@ VpVacuumDeletionsEnd(void *handle, const uint64 *keys, int64 nkeys,
 		graph = VpCacheLinkBegin(h->slot, h->incarnation);
 		if (graph != NULL)
 		{
-			RepairGraph(h->index, graph, &repair);
+			RepairGraph(h->index, graph, false, &repair);
 			VpCacheLinkEnd(h->slot);
 		}
 	}

@@ -23,9 +23,10 @@
  * and with searches: staging a node (id, level, code) is serialised by a
  * tiny lock inside the graph, and linking takes each neighbour list's own
  * spin lock; ids are published with release stores and followed with
- * acquire loads, so a searcher that meets an id finds its data.  Only
- * VpGraphCopy, VpGraphImageRestore and VpGraphRepair need the graph to
- * themselves (the caller excludes everyone else).
+ * acquire loads, so a searcher that meets an id finds its data.
+ * VpGraphRepair takes the node locks as an insert does.  Only VpGraphCopy
+ * and VpGraphImageRestore need the graph to themselves (the caller
+ * excludes everyone else).
  *
  * No PostgreSQL headers: this module is unit-tested, fuzzed and
  * benchmarked on its own (test/unit).  Memory for per-searcher scratch
@@ -280,19 +281,27 @@ extern void VpGraphIterDestroy(VpGraphIter *iter);
 typedef struct VpRepairStats
 {
 	int32_t		unreachable;	/* live nodes no search could reach, before */
-	int32_t		repaired;		/* of those, linked in */
+	int32_t		hidden;			/* reachable live nodes that none of their
+								 * own neighbours listed, before */
+	int32_t		weak;			/* listed by few and not found by a search
+								 * for themselves (check_weak only) */
+	int32_t		repaired;		/* nodes linked in (unreachable, hidden) */
 	int32_t		remaining;		/* live nodes still unreachable after */
 } VpRepairStats;
 
 /*
  * Find the live nodes that cannot be reached from the entry point on
  * level 0 (a traversal of the links; a duplicate is reached with its
- * chain's head) and link each to its nearest reachable nodes, both ways,
- * so that every live vector can be found again.  Needs the graph to itself.
- * Returns 0, or -1 if memory or arguments fail.
+ * chain's head), the reachable ones that none of their own neighbours
+ * list, and with check_weak (after a build) the ones listed by few that a
+ * search for themselves misses, and link each to its nearest reachable
+ * nodes, both ways, so that every live vector can be found again.  Runs
+ * beside searches and inserts (it takes the node locks); the counts are
+ * then approximate.  Memory comes from allocator.  Returns 0, or -1 if
+ * memory or arguments fail.
  */
-extern int	VpGraphRepair(VpGraph *graph, VpGraphScratch *scratch,
-						  const VpAllocator *allocator, VpRepairStats *stats);
+extern int	VpGraphRepair(VpGraph *graph, const VpAllocator *allocator,
+						  int check_weak, VpRepairStats *stats);
 
 /*
  * Count the live nodes not reachable from the entry point; the first
