@@ -819,15 +819,20 @@ BuildGraph(Relation index, VpHome *home, bool report_progress,
 
 			graph = LoadSnapshot(index, home, empty, &meta, snap, &loaded,
 								 &no_room);
-			VpSnapshotFree(snap);
-			if (graph == NULL && no_room)
-				return false;
 			if (graph != NULL)
 			{
 				*mark = loaded;
 				report->origin = VP_ORIGIN_LOADED;
+				report->snapshot_saved_at = snap->saved_at;
+				report->snapshot_bytes = snap->file_bytes;
+				report->snapshot_current =
+					VpGraphCount(graph) == snap->image_header.count &&
+					VpGraphDeletedCount(graph) == snap->image_header.deleted_count;
 			}
-			else
+			VpSnapshotFree(snap);
+			if (graph == NULL && no_room)
+				return false;
+			if (graph == NULL)
 			{
 				/* rejected: start again on a clean region */
 				empty = HomeLayout(home, &params, NULL);

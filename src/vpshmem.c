@@ -1126,6 +1126,14 @@ VpCachePublish(VpCacheSlot *slot, const VpGraphMark *mark,
 	slot->repaired = report->repaired;
 	slot->unreachable = report->unreachable;
 	slot->changes++;
+	if (report->origin == VP_ORIGIN_LOADED)
+	{
+		/* what is on disk is what was loaded: no save needed for that */
+		slot->saved_at = report->snapshot_saved_at;
+		slot->saved_bytes = report->snapshot_bytes;
+		if (report->snapshot_current)
+			slot->saved_changes = slot->changes;
+	}
 	slot->built_at = GetCurrentTimestamp();
 	pg_atomic_write_u64(&slot->last_used, slot->built_at);
 	PinLocked(slot);

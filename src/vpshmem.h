@@ -72,8 +72,12 @@ typedef struct VpBuildReport
 {
 	VpGraphOrigin origin;
 	double		build_ms;
-	int32		repaired;		/* unreachable nodes linked in */
+	int32		repaired;		/* nodes linked in by the repair */
 	int32		unreachable;	/* left unreachable */
+	/* a load: the snapshot's, and whether the graph is still just that */
+	TimestampTz snapshot_saved_at;
+	uint64		snapshot_bytes;
+	bool		snapshot_current;
 } VpBuildReport;
 
 typedef struct VpCacheSlot VpCacheSlot;

@@ -201,6 +201,7 @@ VpSnapshotRead(Relation index, const VpMetaPageData *meta)
 	snap->image_header = hdr.image_header;
 	snap->image_bytes = hdr.image_bytes;
 	snap->file_bytes = st.st_size;
+	snap->saved_at = hdr.saved_at;
 	snap->image = MemoryContextAllocHuge(CurrentMemoryContext,
 										 Max(hdr.image_bytes, 1));
 	if (hdr.image_bytes > 0 &&

@@ -32,6 +32,7 @@ typedef struct VpSnapshotData
 	char	   *image;			/* VpGraphImageBytes(&image_header) bytes */
 	size_t		image_bytes;
 	size_t		file_bytes;
+	TimestampTz saved_at;
 } VpSnapshotData;
 
 extern VpSnapshotData *VpSnapshotRead(Relation index,
