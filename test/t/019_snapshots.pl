@@ -92,7 +92,7 @@ use File::Copy;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time usleep);
+use Time::HiRes qw(time);
 use VpCacheTest;
 
 my $dims     = 32;
@@ -313,17 +313,15 @@ sub flip_byte
 	return;
 }
 
-# Wait until none of @files exists (the writer's cleanup); returns the
-# ones left after the test timeout.
+# Wait until none of @files (paths in $n's data directory) exists: the
+# writer's cleanup.  Returns the ones left after the test timeout.
 sub wait_files_gone
 {
-	my (@files) = @_;
-	my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
-	while (time < $deadline)
-	{
-		last unless grep { -e $_ } @files;
-		usleep(200_000);
-	}
+	my ($n, @files) = @_;
+	my $dd = $n->data_dir;
+	my $list = join(', ', map { my $r = $_; $r =~ s{^\Q$dd\E/}{}; "'$r'" } @files);
+	$n->poll_query_until('postgres',
+		"SELECT bool_and(pg_stat_file(f, true) IS NULL) FROM unnest(ARRAY[$list]) f");
 	return grep { -e $_ } @files;
 }
 
@@ -639,7 +637,7 @@ $standby->stop;
 
 # (4) the writer's periodic cleanup (at most 60 s + one tick after the
 # previous one; the restart in (2) was the last)
-my @left = wait_files_gone(map { $_->[1] } @stale);
+my @left = wait_files_gone($node, map { $_->[1] } @stale);
 is(join(' ', @left), '',
 	'(4) the writer removed the files of '
 	  . join(', ', map { $_->[0] } @stale));
@@ -710,6 +708,7 @@ sub race_round
 	$node->poll_query_until('big',
 		q{SELECT count(*) FROM vecpersist_cache WHERE index = 'bigt_v_idx'::regclass},
 		'1');
+	my $t0 = time;
 	my ($ret, $out, $err) = $node->psql(
 		'big', qq{
 SELECT coalesce((SELECT state FROM vecpersist_cache
@@ -718,6 +717,7 @@ SELECT coalesce((SELECT state FROM vecpersist_cache
 $settings
 @{[ knn_sql('bigt') ]}
 SELECT clock_timestamp();});
+	note sprintf('%s: the other session took %.0f ms', $label, 1000 * (time - $t0));
 	is($ret, 0, "$label: the query succeeds");
 	my @lines = split /\n/, $out;
 	my ($state, $b_start) = split / /, shift(@lines), 2;
