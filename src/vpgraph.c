@@ -401,32 +401,6 @@ VpGraphFindKey(const VpGraph *graph, uint64_t key)
 	return VP_INVALID_NODE;
 }
 
-/*
- * VpGraphDistance
- *		Distance from a query vector to a node's code (0 for an invalid or
- *		gone node), in the graph's metric.
- */
-float
-VpGraphDistance(const VpGraph *graph, const VpVector *query, VpNodeId node)
-{
-	VpQuery		q;
-	float	   *buf = NULL;
-	size_t		nbuf;
-	float		d = 0.0f;
-	const void *code = VpGraphCode(graph, node);
-
-	if (code == NULL || query == NULL)
-		return 0.0f;
-	nbuf = VpQueryBufferFloats(graph->params.codes, graph->params.dims, query);
-	if (nbuf > 0 && (buf = malloc(sizeof(float) * nbuf)) == NULL)
-		return 0.0f;
-	if (VpQueryPrepare(graph->params.codes, graph->params.metric,
-					   graph->params.dims, query, &q, buf))
-		d = VpQueryDistance(&q, code);
-	free(buf);
-	return d;
-}
-
 /* ----------------------------------------------------------------------
  * Node locks
  * ----------------------------------------------------------------------

@@ -159,10 +159,6 @@ extern const void *VpGraphCode(const VpGraph *graph, VpNodeId node);
  */
 extern VpNodeId VpGraphFindKey(const VpGraph *graph, uint64_t key);
 
-/* Distance between a query vector and a node's code, in the graph's metric */
-extern float VpGraphDistance(const VpGraph *graph, const VpVector *query,
-							 VpNodeId node);
-
 /*
  * Scratch for inserting into (or searching) graph and graphs with no larger
  * dims, m and capacity, with candidate lists up to max_ef (at least the
