@@ -528,16 +528,22 @@ for db in "${DBS[@]}"; do
 done
 VP_VERSION=$(sql "$VP_DB" "SELECT extversion FROM pg_extension WHERE extname = 'vecpersist'")
 # What this build's vecpersist_cache view tells: origin (how the graph came
-# to be: built, loaded from a snapshot, ...) and load_ms are read when the
-# view has them, and shown as "—" otherwise.
+# to be: built, loaded from a snapshot, ...) and the load's time are read
+# when the view has them, and shown as "—" otherwise.  The load's time is
+# load_ms if the view has it, else build_ms of a graph whose origin is
+# 'loaded' (0.2.0 keeps the last build or load there).
 VP_COLS=,$(sql "$VP_DB" "SELECT string_agg(attname, ',') FROM pg_attribute
 	WHERE attrelid = 'vecpersist_cache'::regclass AND attnum > 0 AND NOT attisdropped"),
 has_col() { [[ $VP_COLS == *",$1,"* ]]; }
 VP_ORIGIN_SQL="''"
 has_col origin && VP_ORIGIN_SQL="coalesce(origin::text, '')"
 VP_LOAD_SQL="''"
-has_col load_ms && VP_LOAD_SQL="coalesce(round(load_ms::numeric, 3)::text, '')"
-echo "vecpersist_cache: origin $(has_col origin && echo yes || echo 'no (shown as —)'), load_ms $(has_col load_ms && echo yes || echo 'no (shown as —)')"
+if has_col load_ms; then
+	VP_LOAD_SQL="coalesce(round(load_ms::numeric, 3)::text, '')"
+elif has_col origin; then
+	VP_LOAD_SQL="CASE WHEN origin = 'loaded' THEN round(build_ms::numeric, 3)::text ELSE '' END"
+fi
+echo "vecpersist_cache: origin $(has_col origin && echo yes || echo 'no (shown as —)'), load time $([ "$VP_LOAD_SQL" != "''" ] && echo yes || echo 'no (shown as —)')"
 # vp_entry INDEX COLS: one row of vecpersist_cache, or die if it has none
 vp_entry() {
 	local row
