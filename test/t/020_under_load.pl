@@ -311,7 +311,7 @@ my ($out, $err) = collect_query($builder);
 is(join("\n", messages($err)),
 	'ERROR:  canceling statement due to user request',
 	'(1a) CREATE INDEX ended with the cancel error');
-note sprintf('(1a) cancelled at %s nodes linked; idle %.0f ms after pg_cancel_backend',
+note sprintf('(1a) cancelled at %s nodes linked; idle %.1f ms after pg_cancel_backend',
 	$progress, 1000 * $lat_graph);
 
 # (1b) while writing the vectors of an index on a slow expression
@@ -331,7 +331,7 @@ my $lat_load = cancel_and_wait('(1b) cancel while writing vectors', $bpid);
 is(join("\n", messages($err)),
 	'ERROR:  canceling statement due to user request',
 	'(1b) CREATE INDEX ended with the cancel error');
-note sprintf('(1b) cancelled at heap block %s; idle %.0f ms after pg_cancel_backend; '
+note sprintf('(1b) cancelled at heap block %s; idle %.1f ms after pg_cancel_backend; '
 	  . 'the whole load would take about %.0f s',
 	$progress, 1000 * $lat_load, $est_load);
 cmp_ok($lat_load, '<', 30, '(1b) the cancel took less than 30 s');
@@ -346,7 +346,7 @@ my $lat_timeout = last_statement_seconds($bpid);
 is(join("\n", messages($err)),
 	'ERROR:  canceling statement due to statement timeout',
 	'(1c) statement_timeout ended CREATE INDEX');
-note sprintf('(1c) CREATE INDEX with statement_timeout = 1s ended after %.0f ms',
+note sprintf('(1c) CREATE INDEX with statement_timeout = 1s ended after %.1f ms',
 	1000 * $lat_timeout);
 run_query($builder, 'RESET statement_timeout');
 
@@ -440,7 +440,7 @@ my $t_stop = last_statement_seconds($spid);
 is(join("\n", messages($err)),
 	'ERROR:  canceling statement due to statement timeout',
 	'(2b) statement_timeout = 500ms cancels the scans');
-note sprintf('(2b) the statement ended after %.0f ms', 1000 * $t_stop);
+note sprintf('(2b) the statement ended after %.1f ms', 1000 * $t_stop);
 cmp_ok($t_stop, '<', 30, '(2b) it ended within 30 s');
 cmp_ok($t_stop, '<', 5 * $reps * $t_scan / 2,
 	'(2b) it ended before half of its scans could have run');
@@ -457,7 +457,7 @@ my $lat_scan = cancel_and_wait('(2c) cancel the scans', $spid);
 is(join("\n", messages($err)),
 	'ERROR:  canceling statement due to user request',
 	'(2c) the scans ended with the cancel error');
-note sprintf('(2c) idle %.0f ms after pg_cancel_backend', 1000 * $lat_scan);
+note sprintf('(2c) idle %.1f ms after pg_cancel_backend', 1000 * $lat_scan);
 cmp_ok($lat_scan, '<', 30, '(2c) the cancel took less than 30 s');
 cmp_ok($lat_scan, '<', 5 * $reps * $t_scan / 2,
 	'(2c) the cancel took less than half of the statement\'s scans');
