@@ -48,6 +48,7 @@
 
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "commands/dbcommands.h"
 #include "commands/progress.h"
 #include "miscadmin.h"
@@ -943,6 +944,20 @@ SweepPrivate(void)
 }
 
 /*
+ * At commit, free the private graphs of indexes dropped meanwhile, so
+ * that a session that never opens a graph again does not keep them for
+ * its lifetime (the relcache invalidation arrives at the start of its
+ * next transaction; catalog lookups need one that is still open).
+ */
+static void
+PrivateXactCallback(XactEvent event, void *arg)
+{
+	(void) arg;
+	if (event == XACT_EVENT_PRE_COMMIT)
+		SweepPrivate();
+}
+
+/*
  * Look up (creating if needed) this backend's private graph of an index.
  */
 static VpPrivateGraph *
@@ -964,6 +979,7 @@ LookupPrivate(Oid indexoid, bool create)
 		if (!private_callback_registered)
 		{
 			CacheRegisterRelcacheCallback(PrivateInvalidate, (Datum) 0);
+			RegisterXactCallback(PrivateXactCallback, NULL);
 			private_callback_registered = true;
 		}
 	}
@@ -1162,16 +1178,32 @@ ReportNoRoom(int elevel, Relation index, size_t needed, size_t free_bytes)
 }
 
 /*
+ * Whether the index's storage was created by the current transaction
+ * (CREATE INDEX, REINDEX, TRUNCATE, or a query's build of a graph for an
+ * index created earlier in it): then its graph must go if the
+ * (sub)transaction aborts, whoever built it, or the cache would keep a
+ * graph of pages that never existed.
+ */
+static bool
+StorageIsNew(Relation index)
+{
+	return index->rd_createSubid != InvalidSubTransactionId ||
+		index->rd_firstRelfilenodeSubid != InvalidSubTransactionId;
+}
+
+/*
  * Build (or load) the graph of a slot we are building, in place, and
  * publish it; on success the slot is READY and pinned for us.  If it does
  * not fit, the slot is given up and false returned (prewarm errors out
- * instead).  drop_on_abort: CREATE INDEX and the like, whose transaction
- * wrote the pages.
+ * instead).  ddl: called by ambuild (CREATE INDEX and the like), whose
+ * transaction wrote the pages: progress is reported, and the graph goes
+ * if it aborts, as it does when a query builds the graph of an index
+ * whose storage is new in this transaction.
  */
 static bool
-BuildShared(Relation index, VpCacheSlot *slot, bool prewarm,
-			bool drop_on_abort)
+BuildShared(Relation index, VpCacheSlot *slot, bool prewarm, bool ddl)
 {
+
 	VpHome		home;
 	VpGraph    *graph = NULL;
 	VpGraphMark mark;
@@ -1182,7 +1214,7 @@ BuildShared(Relation index, VpCacheSlot *slot, bool prewarm,
 	home.slot = slot;
 	PG_TRY();
 	{
-		fits = BuildGraph(index, &home, drop_on_abort, &graph, &mark, &report);
+		fits = BuildGraph(index, &home, ddl, &graph, &mark, &report);
 	}
 	PG_CATCH();
 	{
@@ -1198,7 +1230,8 @@ BuildShared(Relation index, VpCacheSlot *slot, bool prewarm,
 					 home.free_bytes);
 		return false;
 	}
-	VpCachePublish(slot, &mark, &report, index->rd_node.spcNode, drop_on_abort);
+	VpCachePublish(slot, &mark, &report, index->rd_node.spcNode,
+				   ddl || StorageIsNew(index));
 	LogBuild(index, graph, &report, true);
 	if (report.origin == VP_ORIGIN_BUILT)
 		VpCacheWakeWriter();
