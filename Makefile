@@ -68,6 +68,7 @@ REGRESS = \
 	hnsw_maintenance \
 	hnsw_dims \
 	hnsw_iterative \
+	hnsw_vacuum_spanning \
 	compat_vector \
 	compat_cast \
 	compat_copy \
