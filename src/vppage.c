@@ -865,7 +865,7 @@ DescribePayload(VpChainReader reader, Size len, VpPayload *payload)
 /*
  * Return the next item of the chain in *item, or false at its end (or
  * past the stop key).  Dead items come back without their payload unless
- * dead_payloads is set.  Errors with ERRCODE_DATA_CORRUPTED on a CRC
+ * dead_payloads is set, and a dead item that spans pages always does.  Errors with ERRCODE_DATA_CORRUPTED on a CRC
  * mismatch.
  */
 bool
@@ -922,6 +922,15 @@ VpChainReaderNext(VpChainReader reader, VpReadItem *item)
 		want = !reader->keys_only &&
 			(!(hdr->flags & VP_ITEM_DEAD) || reader->dead_payloads);
 		head_block = reader->cur_block;
+
+		/*
+		 * A dead item's pages that hold nothing but its fragments may be
+		 * recycled, so its fragments cannot be followed: it comes back
+		 * without a payload, and the fragments still there are passed
+		 * over as any fragment met without its head is.
+		 */
+		if ((hdr->flags & VP_ITEM_DEAD) && head_len < len)
+			return true;
 
 		if (want)
 			memcpy(reader->payload, VpItemGetPayload(hdr), head_len);
