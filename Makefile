@@ -26,6 +26,7 @@ OBJS = \
 	src/vppage.o \
 	src/vptype.o \
 	src/vpcache.o \
+	src/vpcheck.o \
 	src/vpshmem.o \
 	src/vpsnapshot.o \
 	src/vpprewarm.o \
