@@ -69,6 +69,7 @@ REGRESS = \
 	hnsw_maintenance \
 	hnsw_dims \
 	hnsw_iterative \
+	hnsw_check \
 	compat_vector \
 	compat_cast \
 	compat_copy \

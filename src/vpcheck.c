@@ -869,9 +869,12 @@ FinishGraph(VpCheckState *state)
 }
 
 /*
- * Count the live, linked nodes no search can reach from the entry point.
- * Not corruption: the graph is a cache that a rebuild makes whole again;
- * but those rows are missing from query results until then, so say so.
+ * Count the live, linked nodes the entry point does not reach through
+ * level-0 links (VpGraphUnreachable, the measure the graph's own repair
+ * uses).  Not corruption: the graph is a cache that a rebuild makes whole
+ * again; but searches may miss those rows until then, so say so, at
+ * NOTICE.  (A search that enters level 0 elsewhere, from an upper level,
+ * can still find some of them.)
  */
 static int32
 ReportUnreachable(VpCheckState *state)
@@ -883,9 +886,9 @@ ReportUnreachable(VpCheckState *state)
 		elog(ERROR, "could not check the reachability of an hnsw graph");
 	if (lost > 0)
 		ereport(NOTICE,
-				(errmsg("hnsw graph of index \"%s\" has %d live nodes that searches cannot reach",
+				(errmsg("hnsw graph of index \"%s\" has %d live nodes that its entry point does not reach on level 0",
 						RelationGetRelationName(state->index), lost),
-				 errdetail("This is not corruption: the graph is a cache of the index pages, which are intact.  Queries miss those rows until the graph is rebuilt."),
+				 errdetail("This is not corruption: the index pages are intact, and the graph is a cache of them.  Searches may miss these rows until the graph is rebuilt."),
 				 errhint("SELECT vecpersist_evict('%s') drops the graph; the next query rebuilds it from the pages.",
 						 quote_identifier(RelationGetRelationName(state->index)))));
 	return lost;
