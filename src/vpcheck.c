@@ -864,7 +864,7 @@ FinishGraph(VpCheckState *state)
 						RelationGetRelationName(state->index), first->block,
 						first->off),
 				 errdetail("%s", first->detail),
-				 errhint("The index pages are intact; the graph cached in shared memory is not.  SELECT vecpersist_evict('%s') drops it, and the next query rebuilds it from the pages.",
+				 errhint("The index pages are intact; the graph cached in shared memory is not.  REINDEX INDEX %s builds a new graph (vecpersist_evict() alone may load the same one again from its snapshot).",
 						 quote_identifier(RelationGetRelationName(state->index)))));
 }
 
@@ -889,7 +889,7 @@ ReportUnreachable(VpCheckState *state)
 				(errmsg("hnsw graph of index \"%s\" has %d live nodes that its entry point does not reach on level 0",
 						RelationGetRelationName(state->index), lost),
 				 errdetail("This is not corruption: the index pages are intact, and the graph is a cache of them.  Searches may miss these rows until the graph is rebuilt."),
-				 errhint("SELECT vecpersist_evict('%s') drops the graph; the next query rebuilds it from the pages.",
+				 errhint("REINDEX INDEX %s builds a new graph.",
 						 quote_identifier(RelationGetRelationName(state->index)))));
 	return lost;
 }
