@@ -769,9 +769,15 @@ CompareNode(VpCheckState *state, VpNodeId node, const VpGraphItem *gi)
 			state->codebuf = MemoryContextAllocHuge(state->cxt, bytes);
 			state->codebuf_size = bytes;
 		}
+		/*
+		 * A sparse code's size depends on its header: compare that first,
+		 * so as never to read past a shorter code.
+		 */
 		if (code == NULL || bytes == 0 ||
 			!VpCodeEncode(params->codes, params->metric, params->dims, &v,
 						  state->codebuf) ||
+			(params->codes == VP_CODE_SPARSE &&
+			 memcmp(code, state->codebuf, sizeof(VpSparseHeader)) != 0) ||
 			memcmp(code, state->codebuf, bytes) != 0)
 			NoteProblem(&state->certain, item->key, item->block, item->off,
 						psprintf("The code of its node %d is not what the item's value encodes to.",

@@ -30,6 +30,8 @@
 #      a flagged item VACUUM did not announce is tolerated;
 #  (h) a graph whose entry point does not reach every node is a NOTICE,
 #      not an error;
+#  (j) seeded rounds of random bytes anywhere in a page: a pass, XX001 or
+#      XX002, never anything else, never a crash;
 #  (i) pgbench: inserts, updates, deletes, VACUUM, evictions and k-NN
 #      queries beside vecpersist_check(heapallindexed) in 4 clients: no
 #      false report.
@@ -737,6 +739,46 @@ else
 	pass('no unreachable node in this build of the graph');
 }
 $node->safe_psql('postgres', 'DROP TABLE sparse_graph');
+
+# --- (j) random bytes: an error of the two kinds, or a pass, never a crash --------
+
+# Seeded rounds (VP_FUZZ_ROUNDS of them, 8 by default) each overwrite 1 to
+# 8 runs of 1 to 16 random bytes anywhere in block 0, 1, 2 or the last
+# block of a fresh copy (header, line pointers, items, special space).
+srand(17021);
+my %outcomes;
+my $rounds = $ENV{VP_FUZZ_ROUNDS} // 8;
+for my $round (1 .. $rounds)
+{
+	$file = make_copy('items', 'v', 'vector_l2_ops');
+	my $nblk = (-s $file) / $block_size;
+	my @choices = (0, 1, 2, $nblk - 1);
+	my $blk = $choices[ int(rand(@choices)) ];
+	my @runs;
+	damage(
+		$file,
+		sub {
+			my $page = block_io($_[0], $blk);
+			for (1 .. 1 + int(rand(8)))
+			{
+				my $len = 1 + int(rand(16));
+				my $off = int(rand($block_size - $len));
+				substr($page, $off, $len) = join('', map { chr(int(rand(256))) } 1 .. $len);
+				push @runs, "$off+$len";
+			}
+			block_io($_[0], $blk, $page);
+		});
+	my ($frc, undef, $ferr) = run_sql($node, q{SELECT vecpersist_check('copy_idx', true)});
+	my ($state) = $ferr =~ /ERROR:  ([0-9A-Z]{5}):/;
+	$state //= $frc == 0 ? 'ok' : 'other';
+	$outcomes{$state}++;
+	ok($state =~ /^(ok|XX001|XX002)$/,
+		"random round $round (block $blk, bytes @runs): $state")
+	  or diag $ferr;
+}
+note 'outcomes of the random rounds: '
+  . join(', ', map { "$_ $outcomes{$_}" } sort keys %outcomes);
+$node->safe_psql('postgres', 'DROP INDEX copy_idx');
 
 # --- (i) beside inserts, updates, deletes, VACUUM and evictions ---------------------
 
