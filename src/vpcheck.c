@@ -25,7 +25,9 @@
  *	3. the chain, from the head to the page that was the tail when the
  *	   metapage was read: every page is a data page with a sane header,
  *	   stamped higher than the one before (a loop cannot go unnoticed), in
- *	   the index, visited once and not on the free list; every line pointer
+ *	   the index, visited once and not on the free list (the chain is
+ *	   singly linked: the stamps and the metapage's tail, whose page must
+ *	   be the last stamped, stand in for prev links); every line pointer
  *	   is a normal one inside the item space and no two items overlap;
  *	   every item header is sane (flags, length, whether it spans); a
  *	   spanning item is the last on its page and its fragments begin the
@@ -40,9 +42,12 @@
  *	5. the graph, if (and only if) one is cached in shared memory
  *	   (VpGraphOpenIfCached brings it current like a scan): every live item
  *	   has a live node with its key, heap TID, block and the code its value
- *	   encodes to; no live node stands for a dead or missing item.  Live
- *	   nodes that searches cannot reach are not corruption of the index (the
- *	   graph is a cache): they are counted in a NOTICE;
+ *	   encodes to; no live node stands for a dead or missing item.  A
+ *	   mismatch is XX002 with a hint to REINDEX (vecpersist_evict alone
+ *	   could bring the same graph back from its snapshot).  Live nodes the
+ *	   entry point does not reach on level 0 are not corruption of the
+ *	   index (the graph is a cache): a NOTICE counts them.  A private graph
+ *	   (no shared_preload_libraries) is not compared;
  *	6. with heapallindexed, the heap: every row a fresh MVCC snapshot sees
  *	   whose indexed value is not NULL and is indexable (a zero vector under
  *	   cosine is not) has a live item with its heap TID and its value (the
