@@ -26,6 +26,7 @@ OBJS = \
 	src/vppage.o \
 	src/vptype.o \
 	src/vpcache.o \
+	src/vpcheck.o \
 	src/vpshmem.o \
 	src/vpsnapshot.o \
 	src/vpprewarm.o \
@@ -69,6 +70,7 @@ REGRESS = \
 	hnsw_dims \
 	hnsw_iterative \
 	hnsw_vacuum_spanning \
+	hnsw_check \
 	compat_vector \
 	compat_cast \
 	compat_copy \

@@ -943,3 +943,15 @@ CREATE OPERATOR CLASS sparsevec_l1_ops
 	FUNCTION 2 vecpersist_hnsw_sparsevec_support(internal);
 
 COMMENT ON FUNCTION vecpersist_cache_stats() IS 'totals of the shared graph cache: budget, bytes used, graphs, evictions, queries answered by exact scans for want of a graph';
+
+-- the verifier, like amcheck's bt_index_check: superusers only unless
+-- EXECUTE is granted, and then SELECT on the table is needed as well
+
+CREATE FUNCTION vecpersist_check(index regclass, heapallindexed boolean DEFAULT false)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'vp_check_index'
+	LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION vecpersist_check(regclass, boolean) IS 'verifies an hnsw index: its pages, its cached graph and, with heapallindexed, that every row of its table has its item';
+
+REVOKE ALL ON FUNCTION vecpersist_check(regclass, boolean) FROM PUBLIC;

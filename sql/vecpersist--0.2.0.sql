@@ -1357,3 +1357,15 @@ CREATE FUNCTION vecpersist_evict(regclass) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'vp_evict_index' LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION vecpersist_evict(regclass) IS 'drops the cached graph of an hnsw index; the next query rebuilds it';
+
+-- the verifier, like amcheck's bt_index_check: superusers only unless
+-- EXECUTE is granted, and then SELECT on the table is needed as well
+
+CREATE FUNCTION vecpersist_check(index regclass, heapallindexed boolean DEFAULT false)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'vp_check_index'
+	LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION vecpersist_check(regclass, boolean) IS 'verifies an hnsw index: its pages, its cached graph and, with heapallindexed, that every row of its table has its item';
+
+REVOKE ALL ON FUNCTION vecpersist_check(regclass, boolean) FROM PUBLIC;

@@ -181,6 +181,7 @@ extern IndexBulkDeleteResult *vpvacuumcleanup(IndexVacuumInfo *info,
 											  IndexBulkDeleteResult *stats);
 
 /* vpcache.c */
+struct VpGraphMark;				/* vpshmem.h */
 extern void VpGraphOpen(Relation index, VpGraphRef *ref, bool prewarm);
 extern bool VpGraphRelock(VpGraphRef *ref);
 extern void VpGraphUnlock(VpGraphRef *ref);
@@ -200,6 +201,11 @@ extern VpAllocator VpMakeAllocator(MemoryContext cxt);
 extern VpGraphParams VpGraphParamsFor(Relation index,
 									  const VpMetaPageData *meta,
 									  uint64 capacity);
+extern bool VpGraphOpenIfCached(Relation index, VpGraphRef *ref,
+								struct VpGraphMark *mark);
+
+/* vpcheck.c: vecpersist_check(regclass, boolean) */
+extern PGDLLEXPORT Datum vp_check_index(PG_FUNCTION_ARGS);
 
 /* vpsnapshot.c */
 extern bool vp_snapshots;

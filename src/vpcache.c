@@ -1974,3 +1974,56 @@ VpVacuumDeletionsEnd(void *handle, const uint64 *keys, int64 nkeys,
 	VpCacheRelease(h->slot);
 	pfree(h);
 }
+
+/* ------------------------------------------------------------------------
+ * For the verifier (vpcheck.c)
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * VpGraphOpenIfCached
+ *		Open the shared graph of an index for vecpersist_check(), only if
+ *		one is already cached and READY: never build, load or rebuild one
+ *		just to check it.  A graph found is first brought current with the
+ *		metapage as a scan would (new items absorbed, VACUUM's deletions
+ *		applied), so that it can be compared with the pages read after the
+ *		caller's own metapage read.  Returns false, with nothing held, when
+ *		there is no shared cache, no ready graph (absent, being built), no
+ *		graph because the index never held a value, or a graph so stale
+ *		that a scan would rebuild it.  On true, ref->graph stays readable
+ *		until VpGraphClose and *mark is what the graph reflected just after
+ *		catching up.
+ */
+bool
+VpGraphOpenIfCached(Relation index, VpGraphRef *ref, struct VpGraphMark *mark)
+{
+	VpMetaPageData meta;
+	VpCacheSlot *slot;
+	uint64		incarnation;
+
+	memset(ref, 0, sizeof(VpGraphRef));
+	ref->interrupt_check = GraphInterruptCheck;
+	ref->indexoid = RelationGetRelid(index);
+	if (!VpCacheAvailable())
+		return false;
+	VpReadMeta(index, &meta);
+	if (VpCacheAcquire(ref->indexoid, false, 0, &slot, &incarnation) !=
+		VP_ACQUIRE_READY)
+		return false;
+	if (CatchUpShared(index, slot, incarnation, &meta) != VP_SHARED_CURRENT)
+	{
+		VpCacheRelease(slot);
+		return false;
+	}
+	ref->slot = slot;
+	ref->incarnation = incarnation;
+	ref->graph = VpCacheReadBegin(slot, incarnation);
+	ref->reading = ref->graph != NULL;
+	if (ref->graph == NULL)
+	{
+		VpGraphClose(ref);
+		return false;
+	}
+	VpCacheGetMark(slot, mark);
+	return true;
+}
