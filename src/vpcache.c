@@ -144,6 +144,7 @@ static bool private_callback_registered = false;
 static bool no_preload_noticed = false;
 static bool busy_noticed = false;
 static List *no_room_warned = NIL;	/* index OIDs, in TopMemoryContext */
+static List *no_slot_warned = NIL;	/* likewise */
 
 /* Scratch for inserting into any graph, and the context that owns it */
 static MemoryContext scratch_cxt = NULL;
@@ -1164,6 +1165,23 @@ CatchUpPrivate(Relation index, VpPrivateGraph *entry,
  */
 
 /*
+ * Whether this is the session's first warning of its kind for an index
+ * (then remembered): a warning per query would drown the log.
+ */
+static bool
+FirstWarning(List **warned, Oid indexoid)
+{
+	MemoryContext oldcxt;
+
+	if (list_member_oid(*warned, indexoid))
+		return false;
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	*warned = lappend_oid(*warned, indexoid);
+	MemoryContextSwitchTo(oldcxt);
+	return true;
+}
+
+/*
  * Say that a graph does not fit in the shared cache: an ERROR for prewarm,
  * a WARNING (once per session and index) for a query, which goes on with
  * exact scans of the index pages.
@@ -1171,17 +1189,9 @@ CatchUpPrivate(Relation index, VpPrivateGraph *entry,
 static void
 ReportNoRoom(int elevel, Relation index, size_t needed, size_t free_bytes)
 {
-	Oid			indexoid = RelationGetRelid(index);
-	MemoryContext oldcxt;
-
-	if (elevel < ERROR)
-	{
-		if (list_member_oid(no_room_warned, indexoid))
-			return;
-		oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-		no_room_warned = lappend_oid(no_room_warned, indexoid);
-		MemoryContextSwitchTo(oldcxt);
-	}
+	if (elevel < ERROR &&
+		!FirstWarning(&no_room_warned, RelationGetRelid(index)))
+		return;
 	ereport(elevel,
 			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 			 errmsg("hnsw graph of index \"%s\" does not fit in the shared graph cache",
@@ -1598,11 +1608,12 @@ VpGraphOpen(Relation index, VpGraphRef *ref, bool prewarm)
 					}
 					break;
 				case VP_ACQUIRE_NO_SLOT:
-					ereport(prewarm ? ERROR : WARNING,
-							(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-							 errmsg("every slot of the shared hnsw graph cache is in use"),
-							 errhint("Increase vecpersist.cache_max_graphs and restart the server.  Until then queries of index \"%s\" are answered by exact scans of its pages.",
-									 RelationGetRelationName(index))));
+					if (prewarm || FirstWarning(&no_slot_warned, indexoid))
+						ereport(prewarm ? ERROR : WARNING,
+								(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+								 errmsg("every slot of the shared hnsw graph cache is in use"),
+								 errhint("Increase vecpersist.cache_max_graphs and restart the server.  Until then queries of index \"%s\" are answered by exact scans of its pages.",
+										 RelationGetRelationName(index))));
 					VpCacheNoteNoRoom();
 					ref->exact = true;
 					return;

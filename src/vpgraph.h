@@ -286,8 +286,8 @@ typedef struct VpRepairStats
 } VpRepairStats;
 
 /*
- * Find the live nodes that cannot be reached from the entry point on
- * level 0 (a traversal of the links; a duplicate is reached with its
+ * Find the live nodes that cannot be reached from the entry point (a
+ * traversal of the links of every level; a duplicate is reached with its
  * chain's head), the reachable ones that none of their own neighbours
  * list, and with check_weak (after a build) the ones listed by few that a
  * search for themselves misses, and link each to its nearest reachable

@@ -233,6 +233,22 @@ MaxLinks(const VpGraph *graph, int level)
 	return level == 0 ? 2 * graph->params.m : graph->params.m;
 }
 
+/* Whether node's list on level names id */
+static inline int
+ListHas(const VpGraph *graph, VpNodeId node, int level, VpNodeId id)
+{
+	const int32_t *links = NodeLinks(graph, node, level);
+	int			n = LoadAcquire(&links[0]);
+	int			i;
+
+	if (n > MaxLinks(graph, level))
+		n = MaxLinks(graph, level);
+	for (i = 0; i < n; i++)
+		if (LoadAcquire(&links[1 + i]) == id)
+			return 1;
+	return 0;
+}
+
 /* Distance between two stored nodes */
 static inline float
 NodeDistance(const VpGraph *graph, VpNodeId a, VpNodeId b)

@@ -531,6 +531,32 @@ LinkNode(VpGraph *graph, VpGraphScratch *scratch, VpNodeId id)
 		}
 	}
 
+	/*
+	 * If the heuristic of every neighbour passed the new node over, no
+	 * search could come to it through them (a node inserted far from the
+	 * rest, the first of a new cluster, is the usual case): its nearest
+	 * neighbour keeps it anyway, its farthest entry making room.  Lists
+	 * that later re-selections change are vpgraphrepair.c's concern.
+	 */
+	if (scratch->own_links[0] > 0)
+	{
+		const int32_t *links = &scratch->own_links[0];
+		int			listed = 0;
+		int			i;
+
+		for (i = 0; i < links[0] && !listed; i++)
+			listed = ListHas(graph, links[1 + i], 0, id);
+		if (!listed)
+		{
+			VpNodeId	nearest = links[1];
+
+			GraphNodeLock(graph, nearest);
+			AddReverseLink(graph, scratch, nearest, 0, id,
+						   NodeDistance(graph, nearest, id), 1);
+			GraphNodeUnlock(graph, nearest);
+		}
+	}
+
 	/* the entry point moves last; another linker may have raised it */
 	if (level > ep_level)
 	{

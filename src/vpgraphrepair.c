@@ -9,8 +9,8 @@
  * all of them.  No search can return such a node; to a user its row is
  * lost though it is in the table and in the index.  A graph stored on disk
  * can hardly afford to look for them; a graph that lives in memory, built
- * from a list of vectors, can: a traversal of the level-0 links from the
- * entry point marks what is reachable, and every live node left over is
+ * from a list of vectors, can: a traversal of the links from the entry
+ * point marks what is reachable, and every live node left over is
  * searched for (its nearest reachable nodes) and added to their lists,
  * keeping the link even where the selection heuristic would drop it.  A
  * forced link may push another entry out of a full list, so the traversal
@@ -147,8 +147,11 @@ FindMembers(const VpGraph *graph, Reach *r)
 
 /*
  * Traverse
- *		Mark what the entry point reaches on level 0 (through deleted nodes,
- *		not through gone ones), and the duplicates of what it reaches.
+ *		Mark what the entry point reaches (through deleted nodes, not
+ *		through gone ones), and the duplicates of what it reaches.  The
+ *		links of every level count: a search that meets a node on an upper
+ *		level goes down to level 0 at that node, so a group of nodes that
+ *		only an upper-level link leads to is reachable all the same.
  */
 static void
 Traverse(const VpGraph *graph, Reach *r)
@@ -165,21 +168,27 @@ Traverse(const VpGraph *graph, Reach *r)
 	while (head < tail)
 	{
 		VpNodeId	id = r->queue[head++];
-		const int32_t *links = NodeLinks(graph, id, 0);
-		int			n = LoadAcquire(&links[0]);
-		int			i;
+		int			level = NodeInfo(graph, id)->level;
+		int			lc;
 
-		if (n > MaxLinks(graph, 0))
-			n = MaxLinks(graph, 0);
-		for (i = 0; i < n; i++)
+		for (lc = 0; lc <= level; lc++)
 		{
-			VpNodeId	nb = LoadAcquire(&links[1 + i]);
+			const int32_t *links = NodeLinks(graph, id, lc);
+			int			n = LoadAcquire(&links[0]);
+			int			i;
 
-			if (nb < 0 || nb >= r->count || BitTest(r->reached, nb) ||
-				(LoadFlags(NodeFlags(graph, nb)) & NODE_GONE))
-				continue;
-			BitSet(r->reached, nb);
-			r->queue[tail++] = nb;
+			if (n > MaxLinks(graph, lc))
+				n = MaxLinks(graph, lc);
+			for (i = 0; i < n; i++)
+			{
+				VpNodeId	nb = LoadAcquire(&links[1 + i]);
+
+				if (nb < 0 || nb >= r->count || BitTest(r->reached, nb) ||
+					(LoadFlags(NodeFlags(graph, nb)) & NODE_GONE))
+					continue;
+				BitSet(r->reached, nb);
+				r->queue[tail++] = nb;
+			}
 		}
 		if (LoadFlags(NodeFlags(graph, id)) & NODE_HAS_DUPS)
 		{
@@ -243,12 +252,12 @@ VpGraphUnreachable(const VpGraph *graph, const VpAllocator *allocator,
 /*
  * Reconnect
  *		Search (ef wide) for the nearest reachable nodes of lost node id and
- *		add it to
- *		their level-0 lists: the nearest REPAIR_FORCED keep it whatever the
- *		heuristic says, the others as the heuristic decides.  Also offers
- *		them to id's own list, so that a search that reaches it can go on.
+ *		add it to their level-0 lists: the nearest REPAIR_FORCED keep it
+ *		whatever the heuristic says, the others as the heuristic decides.
+ *		Also offers them to id's own list, so that a search that reaches it
+ *		can go on.  Returns whether it found any node to link to.
  */
-static void
+static int
 Reconnect(VpGraph *graph, VpGraphScratch *scratch, const Reach *r,
 		  VpNodeId id, int ef)
 {
@@ -289,25 +298,7 @@ Reconnect(VpGraph *graph, VpGraphScratch *scratch, const Reach *r,
 		forced++;
 		offered++;
 	}
-}
-
-/*
- * ListHas
- *		Whether node's level-0 list names id.
- */
-static int
-ListHas(const VpGraph *graph, VpNodeId node, VpNodeId id)
-{
-	const int32_t *links = NodeLinks(graph, node, 0);
-	int			n = LoadAcquire(&links[0]);
-	int			i;
-
-	if (n > MaxLinks(graph, 0))
-		n = MaxLinks(graph, 0);
-	for (i = 0; i < n; i++)
-		if (LoadAcquire(&links[1 + i]) == id)
-			return 1;
-	return 0;
+	return offered > 0;
 }
 
 /*
@@ -334,7 +325,7 @@ Hidden(const VpGraph *graph, const Reach *r, VpNodeId id)
 		if (nb < 0 || nb >= r->count ||
 			(LoadFlags(NodeFlags(graph, nb)) & NODE_GONE))
 			continue;
-		if (ListHas(graph, nb, id))
+		if (ListHas(graph, nb, 0, id))
 			return 0;
 	}
 	return 1;
@@ -375,8 +366,8 @@ RepairUnreachable(VpGraph *graph, VpGraphScratch *scratch, Reach *r,
 			break;
 		for (id = 0; id < nqueued; id++)
 		{
-			Reconnect(graph, scratch, r, r->queue[id], scratch->max_ef);
-			(*repaired)++;
+			if (Reconnect(graph, scratch, r, r->queue[id], scratch->max_ef))
+				(*repaired)++;
 		}
 	}
 	return lost;
@@ -409,8 +400,8 @@ RepairHidden(VpGraph *graph, VpGraphScratch *scratch, Reach *r,
 			break;
 		for (id = 0; id < nqueued; id++)
 		{
-			Reconnect(graph, scratch, r, r->queue[id], scratch->max_ef);
-			stats->repaired++;
+			if (Reconnect(graph, scratch, r, r->queue[id], scratch->max_ef))
+				stats->repaired++;
 		}
 		changed = 1;
 	}
@@ -497,8 +488,8 @@ RepairWeak(VpGraph *graph, VpGraphScratch *scratch, Reach *r,
 	stats->weak = nqueued;
 	for (id = 0; id < nqueued; id++)
 	{
-		Reconnect(graph, scratch, r, r->queue[id], scratch->max_ef);
-		stats->repaired++;
+		if (Reconnect(graph, scratch, r, r->queue[id], scratch->max_ef))
+			stats->repaired++;
 	}
 	return nqueued > 0;
 }

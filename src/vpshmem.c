@@ -1126,7 +1126,13 @@ VpCachePublish(VpCacheSlot *slot, const VpGraphMark *mark,
 	slot->repaired = report->repaired;
 	slot->unreachable = report->unreachable;
 	slot->changes++;
-	if (report->origin == VP_ORIGIN_LOADED)
+	if (report->origin == VP_ORIGIN_BUILT)
+	{
+		/* a new graph: whatever file there was is not of it */
+		slot->saved_at = 0;
+		slot->saved_bytes = 0;
+	}
+	else if (report->origin == VP_ORIGIN_LOADED)
 	{
 		/* what is on disk is what was loaded: no save needed for that */
 		slot->saved_at = report->snapshot_saved_at;
@@ -1666,6 +1672,21 @@ VpCachePinTarget(const VpSnapshotTarget *target)
 	}
 	LWLockRelease(cache->lock);
 	return ok;
+}
+
+/*
+ * Count a repair done outside a build or a deletion pass (the snapshot
+ * writer's, after inserts).
+ */
+void
+VpCacheNoteRepair(VpCacheSlot *slot, const VpRepairStats *stats)
+{
+	SpinLockAcquire(&slot->mutex);
+	slot->repaired += stats->repaired;
+	slot->unreachable = stats->remaining;
+	if (stats->repaired > 0)
+		slot->changes++;
+	SpinLockRelease(&slot->mutex);
 }
 
 /*

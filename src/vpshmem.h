@@ -158,6 +158,7 @@ extern bool VpCacheAbsorbCreate(VpCacheSlot *slot,
 								const VpGraphParams *params, VpGraph **graph);
 extern VpGraph *VpCacheLinkBegin(VpCacheSlot *slot, uint64 incarnation);
 extern void VpCacheLinkEnd(VpCacheSlot *slot);
+extern void VpCacheNoteRepair(VpCacheSlot *slot, const VpRepairStats *stats);
 
 /* deletions */
 extern VpDeletionClaim VpCacheClaimDeletions(VpCacheSlot *slot,

@@ -326,12 +326,50 @@ fail:
 }
 
 /*
- * Save the snapshot of one cached graph.  Pins its slot and holds a
- * reference on its region while it copies; the absorb lock only for the
- * moment the counters and the mark are read.
+ * Link in the nodes of a changed graph that no search can reach or find
+ * (vpgraphrepair.c), beside its searches and inserts.  A build, a load and
+ * a deletion pass repair the graph themselves; inserts do not (each only
+ * makes sure that it is listed when it is linked, and later inserts may
+ * push it out of every list), so the writer does, before each periodic
+ * save.  The slot is pinned by the caller.
  */
 static void
-SaveTarget(const VpSnapshotTarget *target)
+RepairTarget(VpCacheSlot *slot, const VpSnapshotTarget *target)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "vecpersist repair",
+											  ALLOCSET_DEFAULT_SIZES);
+	VpAllocator allocator = VpMakeAllocator(cxt);
+	VpGraph    *graph = VpCacheLinkBegin(slot, target->incarnation);
+	VpRepairStats stats;
+	int			rc;
+
+	if (graph == NULL)
+	{
+		MemoryContextDelete(cxt);
+		return;
+	}
+	rc = VpGraphRepair(graph, &allocator, 0, &stats);
+	VpCacheLinkEnd(slot);
+	MemoryContextDelete(cxt);
+	if (rc != 0)
+		return;
+	VpCacheNoteRepair(slot, &stats);
+	if (stats.repaired > 0)
+		ereport(LOG,
+				(errmsg("linked %d nodes back into the hnsw graph of index %u in database %u",
+						stats.repaired, target->indexoid, target->dbid),
+				 errdetail("%d nodes were unreachable and %d listed by none of their neighbours after inserts; %d remain unreachable.",
+						   stats.unreachable, stats.hidden, stats.remaining)));
+}
+
+/*
+ * Save the snapshot of one cached graph (repaired first if repair).  Pins
+ * its slot and holds a reference on its region while it copies; the
+ * absorb lock only for the moment the counters and the mark are read.
+ */
+static void
+SaveTarget(const VpSnapshotTarget *target, bool repair)
 {
 	VpCacheSlot *slot;
 	VpGraph    *graph;
@@ -346,6 +384,8 @@ SaveTarget(const VpSnapshotTarget *target)
 	if (!VpCachePinTarget(target))
 		return;
 	slot = VpCacheSlotByIndex(target->slot_index);
+	if (repair)
+		RepairTarget(slot, target);
 	reading = VpCacheReadBegin(slot, target->incarnation);
 	if (reading == NULL)
 	{
@@ -425,7 +465,8 @@ SaveChanged(bool shutdown)
 
 		if (!due)
 			continue;
-		SaveTarget(t);
+		/* a fresh build was repaired; shutdown should be quick */
+		SaveTarget(t, !shutdown && t->saved_at != 0);
 		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(targets);

@@ -115,6 +115,7 @@ typedef struct VpFlaggedKeys
 {
 	uint64	   *keys;
 	int64		n;
+	int64		size;			/* allocated */
 	int64		max;			/* past this many, the graph walks itself */
 	bool		overflow;
 } VpFlaggedKeys;
@@ -128,6 +129,12 @@ RememberKey(VpFlaggedKeys *flagged, uint64 key)
 	{
 		flagged->overflow = true;
 		return;
+	}
+	if (flagged->n == flagged->size)
+	{
+		flagged->size = Min(flagged->size * 2, flagged->max);
+		flagged->keys = repalloc_huge(flagged->keys,
+									  sizeof(uint64) * flagged->size);
 	}
 	flagged->keys[flagged->n++] = key;
 }
@@ -159,12 +166,15 @@ vpbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
-	/* the graph gets the keys while they fit in maintenance_work_mem */
+	/*
+	 * The graph gets the keys while they fit in half of maintenance_work_mem
+	 * (8 bytes each); the array grows as keys come.
+	 */
 	memset(&flagged, 0, sizeof(flagged));
 	flagged.max = Max((int64) maintenance_work_mem * 1024 / (int64) sizeof(uint64) / 2,
 					  1024);
-	flagged.keys = palloc(sizeof(uint64) * Min(flagged.max, 65536));
-	flagged.max = Min(flagged.max, 65536);
+	flagged.size = Min(flagged.max, 8192);
+	flagged.keys = palloc(sizeof(uint64) * flagged.size);
 
 	VpReadMeta(index, &meta);
 	stats->num_index_tuples = 0;
