@@ -10,14 +10,18 @@
 # free port of 127.0.0.1 (and a Unix socket in the temporary directory) with
 # shared_preload_libraries = 'vecpersist', load 20,000 clustered 64-dim
 # vectors, build an hnsw index (its graph goes into the shared graph cache:
-# the vecpersist_cache view, vecpersist_cache_stats()), run k-NN queries,
-# measure recall@10 against an exact scan, then set vecpersist.prewarm and
-# restart the server: the prewarm worker rebuilds the graph from the index
-# pages before any query (waited for, at most 60 s), its build time is read
-# from the view and the server log, and the first queries after the restart,
-# in two sessions, use that one graph.  The server is stopped and the
-# directory removed on exit, whatever happens; set KEEP=1 to keep the
-# directory (with the server log).
+# the vecpersist_cache view, vecpersist_cache_stats()), run k-NN queries and
+# measure recall@10 against an exact scan.  Then it waits (at most 60 s) for
+# the snapshot writer to save the graph (vecpersist_cache.snapshot_at) and
+# restarts the server: the graph in shared memory is gone, and the first
+# query after the restart loads it from its snapshot (origin 'loaded', the
+# LOG line "loaded hnsw graph ... in N ms") instead of building it; its time
+# is shown beside the build time of CREATE INDEX, and a second session
+# searches the same graph without loading it again.  Last, it sets
+# vecpersist.prewarm and restarts once more: the prewarm worker loads the
+# graph before any query.  The server is stopped and the directory removed on
+# exit, whatever happens; set KEEP=1 to keep the directory (with the server
+# log).
 #
 # Environment: PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config).
 
@@ -84,7 +88,6 @@ listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = '$DIR'
 shared_preload_libraries = 'vecpersist'
-maintenance_work_mem = '256MB'
 EOF
 as_user "$BINDIR/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w start >/dev/null
 PGCTL_STARTED=1
@@ -98,6 +101,15 @@ psql_demo() {
 psql_value() {
 	as_user "$BINDIR/psql" -X -q -t -A -h "$DIR" -p "$PORT" -U postgres \
 		-d postgres -c "$1" 2>/dev/null || true
+}
+
+# Print the lines of the server log written since byte $1 that tell how a
+# graph came to be (built, loaded, prewarmed, repaired, a snapshot not
+# used), without their timestamps.
+log_since() {
+	tail -c +$(($1 + 1)) "$DIR/server.log" |
+		grep -A1 -e 'hnsw graph' -e 'snapshot of hnsw' |
+		sed -e 's/^[0-9-]* [0-9:.]* [A-Z]* \[[0-9]*\] //' -e '/^--$/d' -e '/STATEMENT:/d' || true
 }
 
 psql_demo <<'SQL'
@@ -140,8 +152,9 @@ SELECT pg_size_pretty(pg_relation_size('items_v_idx')) AS index_size;
 \echo '==== The shared graph cache: CREATE INDEX built the graph into it'
 SELECT index, state, nodes, bytes, builds, round(build_ms) AS build_ms, searches
 FROM vecpersist_cache;
-SELECT bytes / nodes AS bytes_per_node FROM vecpersist_cache
-WHERE index = 'items_v_idx'::regclass;
+SELECT index, origin, quantization, round(bytes_per_node) AS bytes_per_node,
+       repaired, unreachable
+FROM vecpersist_cache;
 SELECT pg_size_pretty(budget_bytes) AS budget, pg_size_pretty(used_bytes) AS used,
        graphs, max_graphs, evictions, fallbacks
 FROM vecpersist_cache_stats();
@@ -187,9 +200,94 @@ SELECT round(avg(cardinality(ARRAY(SELECT unnest(t.ids) INTERSECT SELECT unnest(
 FROM truth t JOIN queries q USING (qid);
 SQL
 
-say "Setting vecpersist.prewarm = 'postgres' and restarting the server"
-echo "The graph in shared memory is lost; the index pages are not.  At start, a"
-echo "prewarm worker rebuilds the graph of every hnsw index of database postgres."
+say "The server log of CREATE INDEX (grep 'hnsw graph')"
+log_since 0
+
+say "Waiting (at most 60 s) for the snapshot writer to save the graph"
+echo "A background worker saves each graph to \$PGDATA/pg_vecpersist right after"
+echo "its build: the links, levels and entry point, not the vectors."
+SAVED=
+DEADLINE=$((SECONDS + 60))
+while [ "$SECONDS" -lt "$DEADLINE" ]; do
+	SAVED=$(psql_value "SELECT snapshot_at IS NOT NULL FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass")
+	[ "$SAVED" = t ] && break
+	sleep 0.2
+done
+if [ "$SAVED" = t ]; then
+	psql_demo <<'SQL'
+\pset footer off
+SELECT index, snapshot_bytes, pg_size_pretty(snapshot_bytes) AS size,
+       round(snapshot_bytes::numeric / nodes) AS bytes_per_node, snapshot_stale
+FROM vecpersist_cache;
+SQL
+	as_user ls -l "$DATA/pg_vecpersist" |
+		awk '/\.snap$/ { print "$PGDATA/pg_vecpersist/" $NF ": " $5 " bytes" }'
+else
+	echo "not saved after 60 s: the restart below rebuilds the graph (and logs it as built)"
+fi
+
+say "Restarting the server (pg_ctl restart -m fast)"
+echo "The graph in shared memory is lost; the index pages and the snapshot are not."
+LOGPOS=$(stat -c %s "$DIR/server.log")
+as_user "$BINDIR/pg_ctl" -D "$DATA" -l "$DIR/server.log" -m fast -w restart >/dev/null
+
+psql_demo <<'SQL'
+\pset footer off
+\echo '==== Graphs in the cache right after the restart'
+SELECT count(*) AS graphs FROM vecpersist_cache;
+SELECT v AS q FROM queries WHERE qid = 1 \gset
+\echo
+\echo '==== First query after the restart: it loads the graph from its snapshot'
+\timing on
+SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
+\echo '==== Same query again'
+SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
+\timing off
+\echo
+\echo '==== How the graph came back (build_ms is the load time when origin is loaded)'
+SELECT index, origin, nodes, builds, round(build_ms) AS build_ms, repaired, unreachable,
+       searches, snapshot_stale
+FROM vecpersist_cache;
+SQL
+
+say "The server log since the restart (grep 'hnsw graph')"
+log_since "$LOGPOS"
+BUILT_MS=$(sed -n 's/.*built hnsw graph of index "items_v_idx" in database "postgres" in \([0-9.]*\) ms.*/\1/p' \
+	"$DIR/server.log" | head -n 1)
+LOADED_MS=$(tail -c +$((LOGPOS + 1)) "$DIR/server.log" |
+	sed -n 's/.*loaded hnsw graph of index "items_v_idx" in database "postgres" in \([0-9.]*\) ms.*/\1/p' |
+	head -n 1)
+if [ -n "$BUILT_MS" ] && [ -n "$LOADED_MS" ]; then
+	echo "CREATE INDEX built the graph in $BUILT_MS ms; after the restart it was loaded in $LOADED_MS ms."
+fi
+
+psql_demo <<'SQL'
+\pset footer off
+SELECT v AS q FROM queries WHERE qid = 1 \gset
+SELECT builds AS builds_before, searches AS searches_before
+FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass \gset
+\echo
+\echo '==== Another session: its first query searches the same graph (no second load)'
+\timing on
+SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
+\timing off
+SELECT :builds_before AS builds_before, builds AS builds_after,
+       :searches_before AS searches_before, searches AS searches_after
+FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass;
+\echo '==== recall@10 after the restart, and agreement with the answers before it'
+SET enable_seqscan = off;
+SELECT round(avg(cardinality(ARRAY(SELECT unnest(t.ids) INTERSECT SELECT unnest(a.ids))) / 10.0), 3)
+         AS "recall@10",
+       count(*) FILTER (WHERE a.ids = b.ids) || ' of ' || count(*) AS "same answer as before restart"
+FROM truth t
+JOIN before_restart b USING (qid)
+JOIN (SELECT q.qid, ARRAY(SELECT id FROM items ORDER BY v <-> q.v LIMIT 10) AS ids
+      FROM queries q) a USING (qid);
+SQL
+
+say "Setting vecpersist.prewarm = 'postgres' and restarting the server again"
+echo "At start, a prewarm worker loads (or builds) the graph of every hnsw index of"
+echo "database postgres, before any query asks for it."
 echo "vecpersist.prewarm = 'postgres'" >>"$DATA/postgresql.conf"
 LOGPOS=$(stat -c %s "$DIR/server.log")
 as_user "$BINDIR/pg_ctl" -D "$DATA" -l "$DIR/server.log" -m fast -w restart >/dev/null
@@ -204,56 +302,21 @@ while [ "$SECONDS" -lt "$DEADLINE" ]; do
 	sleep 0.1
 done
 if [ "$STATE" = ready ]; then
-	echo "ready $(( ($(date +%s%N) - T_UP) / 1000000 )) ms after pg_ctl restart returned"
+	echo "ready $((($(date +%s%N) - T_UP) / 1000000)) ms after pg_ctl restart returned"
 else
-	echo "not ready after 60 s (state: ${STATE:-no entry}): the first query builds the graph"
+	echo "not ready after 60 s (state: ${STATE:-no entry}): the first query loads the graph"
 fi
-
-psql_demo <<'SQL'
-\pset footer off
-\echo '==== The graph the prewarm worker built (build_ms: the rebuild from the index pages)'
-SELECT index, state, nodes, bytes, builds, round(build_ms) AS build_ms, searches
-FROM vecpersist_cache;
-SQL
-
-say "The server log since the restart (grep 'hnsw graph')"
-tail -c +$((LOGPOS + 1)) "$DIR/server.log" | grep -A1 'hnsw graph' |
-	sed -e 's/^[0-9-]* [0-9:.]* [A-Z]* //' -e '/^--$/d' || true
+log_since "$LOGPOS"
 
 psql_demo <<'SQL'
 \pset footer off
 SELECT v AS q FROM queries WHERE qid = 1 \gset
 \echo
-\echo '==== First query after the restart (the graph is already in shared memory)'
-\timing on
-SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
-\echo '==== Same query again'
-SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
-\timing off
-SQL
-
-psql_demo <<'SQL'
-\pset footer off
-SELECT v AS q FROM queries WHERE qid = 1 \gset
-SELECT builds AS builds_before, searches AS searches_before
-FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass \gset
-\echo
-\echo '==== Another session: its first query searches the same graph (no rebuild)'
+\echo '==== First query after this restart (the graph is already in shared memory)'
 \timing on
 SELECT id, round((v <-> :'q')::numeric, 4) AS distance FROM items ORDER BY v <-> :'q' LIMIT 5;
 \timing off
-SELECT :builds_before AS builds_before, builds AS builds_after,
-       :searches_before AS searches_before, searches AS searches_after
-FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass;
-\echo '==== recall@10 after restart, and agreement with the answers before it'
-SET enable_seqscan = off;
-SELECT round(avg(cardinality(ARRAY(SELECT unnest(t.ids) INTERSECT SELECT unnest(a.ids))) / 10.0), 3)
-         AS "recall@10",
-       count(*) FILTER (WHERE a.ids = b.ids) || ' of ' || count(*) AS "same answer as before restart"
-FROM truth t
-JOIN before_restart b USING (qid)
-JOIN (SELECT q.qid, ARRAY(SELECT id FROM items ORDER BY v <-> q.v LIMIT 10) AS ids
-      FROM queries q) a USING (qid);
+SELECT index, origin, round(build_ms) AS build_ms, searches FROM vecpersist_cache;
 SQL
 
 say "Done"
