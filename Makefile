@@ -71,6 +71,7 @@ REGRESS = \
 	hnsw_iterative \
 	hnsw_vacuum_spanning \
 	hnsw_check \
+	hnsw_quantization \
 	hnsw_pages \
 	compat_vector \
 	compat_cast \
