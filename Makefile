@@ -73,6 +73,7 @@ REGRESS = \
 	hnsw_check \
 	hnsw_quantization \
 	hnsw_pages \
+	hnsw_planner \
 	compat_vector \
 	compat_cast \
 	compat_copy \
