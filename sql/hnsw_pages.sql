@@ -257,6 +257,37 @@ SELECT count(*) AS graphs, sum(nodes) AS nodes,
   FROM vecpersist_cache WHERE index::text ~ '^[bi]_[vh][0-9]+_idx$';
 RESET enable_seqscan;
 
+-- VACUUM recycles the pages that hold nothing of a live item, but the
+-- pages of one item are kept or recycled together: a page that continues
+-- a dead item whose head stays on a kept page must stay too, or every
+-- later walk of the chain (a graph built or loaded from the pages) stops
+-- at the missing continuation.  vector(2000), 8000 B: row 1 is whole on
+-- block 1 with the head of row 2 after it; from then on block k holds the
+-- rest of row k and the head of row k + 1.  Deleting rows 3 and 4 leaves
+-- nothing live on block 3 (the rest of row 3, the head of row 4) while
+-- row 3's head stays on block 2 beside the live rest of row 2.
+CREATE TABLE rb (id int, v vector(2000));
+INSERT INTO rb
+  SELECT i, ARRAY(SELECT sin(i * 0.37 + j * 0.011) FROM generate_series(1, 2000) j)::real[]::vector
+    FROM generate_series(1, 10) i;
+CREATE INDEX rb_idx ON rb USING hnsw (v vector_l2_ops);
+SELECT item, head_block, pages, last_block FROM index_items('rb_idx') WHERE item <= 5;
+DELETE FROM rb WHERE id IN (3, 4);
+VACUUM rb;
+SET enable_seqscan = off;
+-- the cached graph
+SELECT id FROM rb ORDER BY v <-> (SELECT v FROM rb WHERE id = 5) LIMIT 3;
+-- a graph made again from the pages
+SELECT vecpersist_evict('rb_idx');
+SELECT id FROM rb ORDER BY v <-> (SELECT v FROM rb WHERE id = 5) LIMIT 3;
+SELECT self_hits('rb') AS found, count(*) AS rows FROM rb;
+-- and after the next VACUUM, which may recycle what the first kept
+VACUUM rb;
+SELECT vecpersist_evict('rb_idx');
+SELECT self_hits('rb') AS found, count(*) AS rows FROM rb;
+RESET enable_seqscan;
+DROP TABLE rb;
+
 DO $$
 DECLARE
   c record;
