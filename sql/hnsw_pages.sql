@@ -287,6 +287,26 @@ SELECT vecpersist_evict('rb_idx');
 SELECT self_hits('rb') AS found, count(*) AS rows FROM rb;
 RESET enable_seqscan;
 DROP TABLE rb;
+-- The same over three pages: vector(4500), 18000 B; row 2 has its head on
+-- block 3 (after the rest of row 1), all of block 4, and the start of
+-- block 5, which then holds the head of row 3 (blocks 5, 6, 7).  With
+-- rows 2 and 3 deleted, blocks 4 to 6 hold nothing live; block 4, which
+-- holds no item head at all, still continues row 2, so blocks 4 and 5
+-- must stay as long as block 3 does.
+CREATE TABLE rc (id int, v vector(4500));
+INSERT INTO rc
+  SELECT i, ARRAY(SELECT sin(i * 0.37 + j * 0.011) FROM generate_series(1, 4500) j)::real[]::vector
+    FROM generate_series(1, 8) i;
+CREATE INDEX rc_idx ON rc USING hnsw (v vector_l2_ops);
+SELECT item, head_block, pages, last_block FROM index_items('rc_idx') WHERE item <= 4;
+DELETE FROM rc WHERE id IN (2, 3);
+VACUUM rc;
+SET enable_seqscan = off;
+SELECT vecpersist_evict('rc_idx');
+SELECT id FROM rc ORDER BY v <-> (SELECT v FROM rc WHERE id = 1) LIMIT 3;
+SELECT self_hits('rc') AS found, count(*) AS rows FROM rc;
+RESET enable_seqscan;
+DROP TABLE rc;
 
 DO $$
 DECLARE
