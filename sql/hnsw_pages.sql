@@ -257,15 +257,15 @@ SELECT count(*) AS graphs, sum(nodes) AS nodes,
   FROM vecpersist_cache WHERE index::text ~ '^[bi]_[vh][0-9]+_idx$';
 RESET enable_seqscan;
 
--- VACUUM recycles the pages that hold nothing of a live item, but the
--- pages of one item are kept or recycled together: a page that continues
--- a dead item whose head stays on a kept page must stay too, or every
--- later walk of the chain (a graph built or loaded from the pages) stops
--- at the missing continuation.  vector(2000), 8000 B: row 1 is whole on
--- block 1 with the head of row 2 after it; from then on block k holds the
--- rest of row k and the head of row k + 1.  Deleting rows 3 and 4 leaves
--- nothing live on block 3 (the rest of row 3, the head of row 4) while
--- row 3's head stays on block 2 beside the live rest of row 2.
+-- VACUUM recycles the pages that hold nothing of a live item, among them
+-- pages that only continue a dead item whose head stays on a page that is
+-- kept; every later walk of the chain (a graph built or loaded from the
+-- pages) must still read each live item whole and pass over what is left
+-- of the dead one.  vector(2000), 8000 B: row 1 is whole on block 1 with
+-- the head of row 2 after it; from then on block k holds the rest of row
+-- k and the head of row k + 1.  Deleting rows 3 and 4 leaves nothing live
+-- on block 3 (the rest of row 3, the head of row 4) while row 3's head
+-- stays on block 2 beside the live rest of row 2.
 CREATE TABLE rb (id int, v vector(2000));
 INSERT INTO rb
   SELECT i, ARRAY(SELECT sin(i * 0.37 + j * 0.011) FROM generate_series(1, 2000) j)::real[]::vector
@@ -281,7 +281,7 @@ SELECT id FROM rb ORDER BY v <-> (SELECT v FROM rb WHERE id = 5) LIMIT 3;
 SELECT vecpersist_evict('rb_idx');
 SELECT id FROM rb ORDER BY v <-> (SELECT v FROM rb WHERE id = 5) LIMIT 3;
 SELECT self_hits('rb') AS found, count(*) AS rows FROM rb;
--- and after the next VACUUM, which may recycle what the first kept
+-- and after the next VACUUM
 VACUUM rb;
 SELECT vecpersist_evict('rb_idx');
 SELECT self_hits('rb') AS found, count(*) AS rows FROM rb;
@@ -290,9 +290,8 @@ DROP TABLE rb;
 -- The same over three pages: vector(4500), 18000 B; row 2 has its head on
 -- block 3 (after the rest of row 1), all of block 4, and the start of
 -- block 5, which then holds the head of row 3 (blocks 5, 6, 7).  With
--- rows 2 and 3 deleted, blocks 4 to 6 hold nothing live; block 4, which
--- holds no item head at all, still continues row 2, so blocks 4 and 5
--- must stay as long as block 3 does.
+-- rows 2 and 3 deleted, blocks 4 to 6 hold nothing live, and block 4 no
+-- item head at all.
 CREATE TABLE rc (id int, v vector(4500));
 INSERT INTO rc
   SELECT i, ARRAY(SELECT sin(i * 0.37 + j * 0.011) FROM generate_series(1, 4500) j)::real[]::vector
