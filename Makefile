@@ -71,6 +71,9 @@ REGRESS = \
 	hnsw_iterative \
 	hnsw_vacuum_spanning \
 	hnsw_check \
+	hnsw_quantization \
+	hnsw_pages \
+	hnsw_planner \
 	compat_vector \
 	compat_cast \
 	compat_copy \
