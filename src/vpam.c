@@ -145,6 +145,7 @@ vpcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		share = 1.0;
 	double		startup_pages;
 	double		seq_page_cost;
+	VpMetaPageData meta;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -159,9 +160,11 @@ vpcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	MemSet(&costs, 0, sizeof(costs));
 	genericcostestimate(root, path, loop_count, &costs);
 
+	/* the graph's m is the one the index was built with: the metapage's */
 	index = index_open(info->indexoid, NoLock);
-	m = VpGetM(index);
+	VpReadMeta(index, &meta);
 	index_close(index, NoLock);
+	m = Max((int) meta.m, 2);
 
 	if (info->tuples > 0)
 	{
@@ -188,6 +191,34 @@ vpcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 			(costs.spc_random_page_cost - seq_page_cost);
 		costs.indexStartupCost -= (startup_pages - info->rel->pages) *
 			seq_page_cost;
+	}
+
+	/*
+	 * With iterative scans off a scan returns at most ef_search rows, and
+	 * the filter then keeps its share of them.  When that falls short of
+	 * the query's LIMIT, the path would have to search that many times
+	 * wider to deliver it: charge it so, and a filter that keeps few rows
+	 * gets a sequential scan and a sort, which return them all, instead of
+	 * an index scan that returns a few (as pgvector's planner decides on
+	 * its larger index pages).  Clauses a partial index's predicate
+	 * implies filter nothing out of it.
+	 */
+	if (VpIterativeScan() == VP_ITERATIVE_SCAN_OFF && root->limit_tuples > 0 &&
+		info->indrestrictinfo != NIL)
+	{
+		Selectivity pass = clauselist_selectivity(root, info->indrestrictinfo,
+												  info->rel->relid,
+												  JOIN_INNER, NULL);
+		double		delivered = Min((double) VpEfSearch(), Max(info->tuples, 1.0)) *
+			Max(pass, 1e-10);
+
+		if (delivered < root->limit_tuples)
+		{
+			double		wider = root->limit_tuples / delivered;
+
+			costs.indexStartupCost *= wider;
+			costs.indexTotalCost *= wider;
+		}
 	}
 
 	*indexStartupCost = costs.indexStartupCost;
