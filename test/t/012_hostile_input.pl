@@ -635,7 +635,7 @@ my @errors = (
 		'22023', qr/value 1001 out of bounds for option "ef_construction"/,
 		'ef_construction above its range' ],
 	[ 'CREATE INDEX ON t3 USING hnsw (v vector_l2_ops) WITH (m = 40, ef_construction = 64)',
-		'22023', qr/ef_construction must be at least 2 \* m\n.*DETAIL:  ef_construction is 64 and m is 40\.\n.*HINT:  Raise ef_construction to 80 or lower m\./,
+		'22023', qr/ef_construction must be greater than or equal to 2 \* m\n.*DETAIL:  ef_construction is 64 and m is 40\.\n.*HINT:  Raise ef_construction to 80 or lower m\./,
 		'ef_construction below 2 * m' ],
 	[ q{CREATE INDEX ON t3 USING hnsw (v vector_l2_ops) WITH (m = 'many')},
 		'22023', qr/invalid value for integer option "m": many/, 'm not a number' ],
