@@ -13,8 +13,13 @@
 #      session that already held the graph (absorbed grows, builds does not).
 #      A DELETE and VACUUM are followed too.
 #  (c) After a restart, ten sessions whose first queries start at the same
-#      moment (released together from an advisory lock) build the graph
-#      once between them, and all ten get the exact answer.
+#      moment (released together from an advisory lock) get the graph once
+#      between them, and all ten get the exact answer.  With snapshots (the
+#      default) it is loaded from the snapshot saved at shutdown (one
+#      "loaded" line, origin = loaded, its live nodes nodes - dead_nodes =
+#      live rows); with vecpersist.snapshots = off it is built from the
+#      pages (one "built" line, origin = built, nodes = live rows), the
+#      sessions waiting for it (vecpersist.build_wait = -1).
 #  (d) While a long-lived session holds the graph, another session runs
 #      REINDEX, VACUUM FULL (which moves every heap tuple), REINDEX
 #      CONCURRENTLY (new index OID), TRUNCATE, DROP INDEX and DROP TABLE:
@@ -228,71 +233,138 @@ $s2->quit;
 # (c) ten concurrent first queries after a restart ---------------------------
 my $exact_items = $node->safe_psql('postgres', exact_sql('items'));
 my $live = $node->safe_psql('postgres', 'SELECT count(*) FROM items');
+my $all_nodes = $node->safe_psql('postgres',
+	"SELECT nodes FROM vecpersist_cache WHERE indexrelid = $idx");
 
-$node->restart;
-$offset = -s $node->logfile;
-is($node->safe_psql('postgres', 'SELECT count(*) FROM vecpersist_cache'),
-	'0', 'after restart: the cache is empty');
-
-# The ten sessions wait on an advisory lock held here, so that their first
-# queries start together.
-my $gate = $node->background_psql('postgres');
-$gate->query_safe('SELECT pg_advisory_lock(4242)');
-my $psql = $node->installed_command('psql');
-my $base = $node->basedir;
-my @runs;
-foreach my $i (1 .. 10)
+# Restart, then start ten sessions whose first queries (knn_sql of items,
+# after the statements $set) begin together: they wait on an advisory lock
+# held here until all ten are waiting.  Checks that each gets the exact
+# answer and that stderr shows nothing but the lines matching $allowed (a
+# regexp, or undef for nothing at all).  Returns the log offset of the
+# restart.
+sub ten_first_queries
 {
-	my %run = (file => "$base/first_$i.sql", out => "$base/first_$i.out",
-		err => "$base/first_$i.err");
-	append_to_file($run{file},
-		    "DO \$\$BEGIN PERFORM pg_advisory_lock_shared(4242); "
-		  . "PERFORM pg_advisory_unlock_shared(4242); END\$\$;\n"
-		  . knn_sql('items') . "\n");
-	$run{h} = IPC::Run::start(
-		[
-			$psql, '-XAtq', '-v', 'ON_ERROR_STOP=1',
-			'-d', $node->connstr('postgres'), '-f', $run{file}
-		],
-		'<', '/dev/null', '>', $run{out}, '2>', $run{err},
-		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-	push @runs, \%run;
-}
-ok( $node->poll_query_until(
-		'postgres',
-		q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted},
-		'10'),
-	'ten sessions wait to run their first query');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM vecpersist_cache'),
-	'0', 'no graph was built while they waited');
-$t0 = time;
-$gate->query_safe('SELECT pg_advisory_unlock(4242)');
-foreach my $i (1 .. 10)
-{
-	my $run = $runs[ $i - 1 ];
-	$run->{h}->finish;
-	is(($run->{h}->results)[0], 0, "concurrent session $i: psql succeeded");
-	my $out = slurp_file($run->{out});
-	chomp $out;
-	is($out, $exact_items,
-		"concurrent session $i: hnsw answers equal the exact scan");
-	is(slurp_file($run->{err}), '', "concurrent session $i: no error or warning");
-}
-note sprintf("ten concurrent first sessions (%d index scans each): %.0f ms",
-	$nqueries, 1000 * (time - $t0));
-$gate->quit;
+	my ($label, $set, $allowed) = @_;
+	$node->restart;
+	my $offset = -s $node->logfile;
+	is($node->safe_psql('postgres', 'SELECT count(*) FROM vecpersist_cache'),
+		'0', "$label: after restart the cache is empty");
 
-$r = cache_row('after ten concurrent first queries', 'postgres', $idx);
-is($r->{builds}, '1', 'after ten concurrent first queries: builds = 1');
-is($r->{state},  'ready', 'after ten concurrent first queries: state is ready');
-is($r->{nodes},  $live, 'after ten concurrent first queries: nodes = live rows');
-is($r->{pinned}, '0', 'after ten concurrent first queries: pinned = 0');
-cmp_ok($r->{searches}, '>=', 10,
-	'after ten concurrent first queries: searches >= 10');
+	my $gate = $node->background_psql('postgres');
+	$gate->query_safe('SELECT pg_advisory_lock(4242)');
+	my $psql = $node->installed_command('psql');
+	my $base = $node->basedir;
+	my @runs;
+	foreach my $i (1 .. 10)
+	{
+		my %run = (
+			file => "$base/first_$label$i.sql",
+			out  => "$base/first_$label$i.out",
+			err  => "$base/first_$label$i.err");
+		$run{file} =~ s/[^\w\/.-]/_/g;
+		$run{out}  =~ s/[^\w\/.-]/_/g;
+		$run{err}  =~ s/[^\w\/.-]/_/g;
+		append_to_file($run{file},
+			    "$set\n"
+			  . "DO \$\$BEGIN PERFORM pg_advisory_lock_shared(4242); "
+			  . "PERFORM pg_advisory_unlock_shared(4242); END\$\$;\n"
+			  . knn_sql('items') . "\n");
+		$run{h} = IPC::Run::start(
+			[
+				$psql, '-XAtq', '-v', 'ON_ERROR_STOP=1',
+				'-d', $node->connstr('postgres'), '-f', $run{file}
+			],
+			'<', '/dev/null', '>', $run{out}, '2>', $run{err},
+			IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+		push @runs, \%run;
+	}
+	ok( $node->poll_query_until(
+			'postgres',
+			q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted},
+			'10'),
+		"$label: ten sessions wait to run their first query");
+	is($node->safe_psql('postgres', 'SELECT count(*) FROM vecpersist_cache'),
+		'0', "$label: no graph was built or loaded while they waited");
+	my $t0 = time;
+	$gate->query_safe('SELECT pg_advisory_unlock(4242)');
+	foreach my $i (1 .. 10)
+	{
+		my $run = $runs[ $i - 1 ];
+		$run->{h}->finish;
+		is(($run->{h}->results)[0], 0, "$label, session $i: psql succeeded");
+		my $out = slurp_file($run->{out});
+		chomp $out;
+		is($out, $exact_items,
+			"$label, session $i: hnsw answers equal the exact scan");
+		my $err = slurp_file($run->{err});
+		$err =~ s/^.*$allowed.*\n//mg if defined $allowed;
+		is($err, '', "$label, session $i: no error or warning");
+	}
+	note sprintf("%s: ten concurrent first sessions (%d index scans each): %.0f ms",
+		$label, $nqueries, 1000 * (time - $t0));
+	$gate->quit;
+	return $offset;
+}
+
+# With snapshots (the default): the graph was saved at the clean shutdown,
+# so after the restart it is loaded once, not built.  It still holds the
+# nodes of the rows deleted and vacuumed above (as dead nodes), so its
+# live nodes are nodes - dead_nodes.  The sessions wait for the load at
+# most vecpersist.build_wait (200 ms): one that waits longer answers by an
+# exact scan (exact answers too) with the documented NOTICE, the only
+# message allowed.
+$offset = ten_first_queries('(c) snapshots on', '',
+	qr/NOTICE:  hnsw graph of index "items_v_idx" is being built by another session; answering from an exact scan of the index|HINT:  Results are exact\./
+);
+$r = cache_row('(c) snapshots on', 'postgres', $idx);
+is($r->{builds}, '1',     '(c) snapshots on: builds = 1');
+is($r->{state},  'ready', '(c) snapshots on: state is ready');
+is($node->safe_psql('postgres',
+		"SELECT origin FROM vecpersist_cache WHERE indexrelid = $idx"),
+	'loaded', '(c) snapshots on: origin = loaded');
+is($r->{nodes}, $all_nodes,
+	'(c) snapshots on: nodes = the nodes of the graph before the restart');
+is($r->{nodes} - $r->{dead_nodes},
+	$live, '(c) snapshots on: nodes - dead_nodes = live rows');
+is($r->{pinned}, '0', '(c) snapshots on: pinned = 0');
+cmp_ok($r->{searches}, '>=', 1, '(c) snapshots on: searches >= 1');
+my @loaded = logged_loads($node, $offset, 'items_v_idx', 'postgres');
+is(scalar @loaded, 1, '(c) snapshots on: one load logged');
+is(count_builds($node, $offset, 'items_v_idx', 'postgres'),
+	0, '(c) snapshots on: no build logged');
+is(count_rejected($node, $offset, 'items_v_idx'),
+	0, '(c) snapshots on: the snapshot was not rejected');
+note "(c) load after restart: $r->{build_ms} ms (view), "
+  . join(', ', @loaded) . " ms (log)";
+
+# Without snapshots: the first queries build the graph from the pages,
+# once between the ten of them.  They wait for that build however long it
+# takes (vecpersist.build_wait = -1), so every scan uses the one graph
+# and no session says anything.  A build leaves out the vacuumed rows:
+# nodes = live rows.
+set_snapshots($node, 'off');
+$offset = ten_first_queries('(c) snapshots off',
+	'SET vecpersist.build_wait = -1;', undef);
+$r = cache_row('(c) snapshots off', 'postgres', $idx);
+is($r->{builds}, '1',     '(c) snapshots off: builds = 1');
+is($r->{state},  'ready', '(c) snapshots off: state is ready');
+is($node->safe_psql('postgres',
+		"SELECT origin FROM vecpersist_cache WHERE indexrelid = $idx"),
+	'built', '(c) snapshots off: origin = built');
+is($r->{nodes},      $live, '(c) snapshots off: nodes = live rows');
+is($r->{dead_nodes}, '0',   '(c) snapshots off: dead_nodes = 0');
+is($r->{pinned},     '0',   '(c) snapshots off: pinned = 0');
+cmp_ok($r->{searches}, '>=', 10 * $nqueries,
+	'(c) snapshots off: every scan of the ten sessions searched the graph');
 @built = logged_builds($node, $offset, 'items_v_idx', 'postgres');
-is(scalar @built, 1, 'ten concurrent first queries: one build logged');
-note "rebuild after restart: $r->{build_ms} ms (view), "
+is(scalar @built, 1, '(c) snapshots off: one build logged');
+is(count_loads($node, $offset, 'items_v_idx', 'postgres'),
+	0, '(c) snapshots off: no load logged');
+is(cache_stats($node)->{fallbacks}, 0,
+	'(c) snapshots off: no scan fell back to an exact scan');
+note "(c) rebuild after restart: $r->{build_ms} ms (view), "
   . join(', ', @built) . " ms (log)";
+set_snapshots($node, 'on');
 
 # (d) REINDEX, VACUUM FULL, REINDEX CONCURRENTLY, TRUNCATE, DROP while held ---
 # items2 and items3 (2000 rows each) are dropped below.

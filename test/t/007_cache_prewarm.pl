@@ -3,23 +3,35 @@
 #
 # Prewarming the shared graph cache.
 #
+# Every graph is saved as a snapshot after its build and at a clean
+# shutdown, so after a restart prewarm (and any first query) LOADS graphs
+# ("loaded hnsw graph ..." in the log, origin = loaded); with
+# vecpersist.snapshots = off it builds them from the pages.  The log lines
+# are counted by kind ("db:index kind" below): a graph comes back exactly
+# once, by the way the scenario implies.
+#
 #  (a) vecpersist.prewarm = 'db1, db2:public.c_v_idx' (a whole database and
 #      one schema-qualified index): after a restart the background worker
-#      builds exactly those graphs (a_v_idx and b_v_idx of db1, c_v_idx of
+#      loads exactly those graphs (a_v_idx and b_v_idx of db1, c_v_idx of
 #      db2, not d_v_idx) before any query touches them: the view shows them
-#      ready with builds = 1 and searches = 0, and the log has one build
-#      line each.  The first query then does not build (builds stays 1) and
-#      gets the exact answer.  The times of the first and three more
-#      queries of a session are printed, for a prewarmed index and for one
-#      that was not prewarmed (which the first query builds).
+#      ready with builds = 1, searches = 0 and origin = loaded, and the log
+#      has one load line each and no build line.  The first query then
+#      neither builds nor loads (builds stays 1) and gets the exact answer.
+#      The times of the first and three more queries of a session are
+#      printed, for a prewarmed index and for one that was not prewarmed
+#      (which the first query loads).  The same restart with
+#      vecpersist.snapshots = off: the worker builds the same three graphs
+#      from the pages (one build line each, origin = built).
 #  (b) vecpersist.prewarm = 'db2:d_v_idx, db1:public.b_v_idx': the unqualified
 #      and the qualified form, only those two graphs.
-#  (c) A hot standby made from a base backup prewarms the same graphs at its
-#      start, answers exactly, and catches up from the pages with rows the
-#      primary inserted afterwards (absorbed, no rebuild).
+#  (c) A hot standby made from a base backup (which carries the snapshots)
+#      prewarms the same graphs at its start by loading them, answers
+#      exactly, and catches up from the pages with rows the primary
+#      inserted afterwards (absorbed, no rebuild).
 #  (d) vecpersist_prewarm() and vecpersist_evict(): return values, effect on
-#      the view, no rebuild of a cached graph, and their errors (not an hnsw
-#      index; no SELECT privilege; not the owner).
+#      the view, no second load or build of a cached graph, and their
+#      errors (not an hnsw index; no SELECT privilege; not the owner).  An
+#      evicted graph comes back from its snapshot.
 #  (e) A list with a database and an index that do not exist: the server
 #      starts and the valid item after them is prewarmed.
 #
@@ -84,17 +96,38 @@ SELECT string_agg(index::text || ':' || builds || ':' || searches || ':' || node
 FROM vecpersist_cache WHERE database = current_database()});
 }
 
+# "index:origin" for every graph of database $db in $n's cache, sorted by
+# index name, space-separated.
+sub origins_of
+{
+	my ($n, $db) = @_;
+	return $n->safe_psql(
+		$db, q{
+SELECT string_agg(index::text || ':' || origin, ' ' ORDER BY index::text)
+FROM vecpersist_cache WHERE database = current_database()});
+}
+
+# The graphs $n logged as built or loaded since $offset: a hash from
+# "db:index kind" (kind "built" or "loaded") to the list of their times.
 sub build_lines
 {
 	my ($n, $offset) = @_;
 	my $log = slurp_file($n->logfile, $offset);
 	my %b;
 	while ($log =~
-		/built hnsw graph of index "([^"]+)" in database "([^"]+)" in ([0-9.]+) ms/g)
+		/(built|loaded) hnsw graph of index "([^"]+)" in database "([^"]+)" in ([0-9.]+) ms/g)
 	{
-		push @{ $b{"$2:$1"} }, $3;
+		push @{ $b{"$3:$2 $1"} }, $4;
 	}
 	return \%b;
+}
+
+# The keys of build_lines() with how many lines each, sorted:
+# "db:index kind xN, ...".
+sub build_summary
+{
+	my ($b) = @_;
+	return join(', ', map { "$_ x" . scalar @{ $b->{$_} } } sort keys %$b);
 }
 
 # Restart $n with vecpersist.prewarm = $list; wait until $nready graphs are
@@ -138,16 +171,20 @@ is($node->safe_psql('postgres', 'SHOW vecpersist.prewarm'), '',
 	'vecpersist.prewarm is empty by default');
 
 # (a) a database and a schema-qualified index --------------------------------
+# The graphs were saved at the shutdown (if not before): prewarm loads them.
 my $offset = restart_with_prewarm($node, 'db1, db2:public.c_v_idx', 3);
 is(graphs_of($node, 'db1'), "a_v_idx:1:0:$nrows b_v_idx:1:0:$nrows",
 	'prewarm db1: a_v_idx and b_v_idx ready, builds = 1, searches = 0');
 is(graphs_of($node, 'db2'), "c_v_idx:1:0:$nrows",
 	'prewarm db2:public.c_v_idx: only c_v_idx ready, builds = 1, searches = 0');
+is(origins_of($node, 'db1') . ' ' . origins_of($node, 'db2'),
+	'a_v_idx:loaded b_v_idx:loaded c_v_idx:loaded',
+	'prewarm after a restart: the three graphs were loaded from snapshots');
 my $b = build_lines($node, $offset);
-is( join(' ', map { "$_ x" . scalar @{ $b->{$_} } } sort keys %$b),
-	'db1:a_v_idx x1 db1:b_v_idx x1 db2:c_v_idx x1',
-	'the log has one build line for each prewarmed graph and no other');
-note "prewarm build times (log): "
+is(build_summary($b),
+	'db1:a_v_idx loaded x1, db1:b_v_idx loaded x1, db2:c_v_idx loaded x1',
+	'the log has one load line for each prewarmed graph and no other load or build');
+note "prewarm load times (log): "
   . join(', ', map { "$_ $b->{$_}[0] ms" } sort keys %$b);
 note 'build_ms in the view: '
   . $node->safe_psql('postgres',
@@ -160,27 +197,51 @@ check_knn($node, 'a_v_idx (prewarmed)', 'db1', 'a', digits => 1);
 like(graphs_of($node, 'db1'), qr/^a_v_idx:1:\d+:$nrows /,
 	'a_v_idx after its first queries: still builds = 1');
 is_deeply(build_lines($node, $offset),
-	{}, 'the first queries on a_v_idx built nothing');
+	{}, 'the first queries on a_v_idx built and loaded nothing');
 
 my $first_d =
   timed_queries('d_v_idx (not prewarmed), after restart', $node, 'db2', 'd');
 check_knn($node, 'd_v_idx (not prewarmed)', 'db2', 'd', digits => 1);
 $b = build_lines($node, $offset);
-is(join(' ', sort keys %$b), 'db2:d_v_idx',
-	'the first query on d_v_idx built it (and nothing else)');
+is(build_summary($b), 'db2:d_v_idx loaded x1',
+	'the first query on d_v_idx loaded it (and nothing else was loaded or built)');
 note sprintf("first query after restart: %.1f ms with prewarm, %.1f ms without",
 	$first_a, $first_d);
+
+# The same prewarm without snapshots: the worker builds the graphs from the
+# pages.
+set_snapshots($node, 'off');
+$offset = restart_with_prewarm($node, 'db1, db2:public.c_v_idx', 3);
+is(graphs_of($node, 'db1'), "a_v_idx:1:0:$nrows b_v_idx:1:0:$nrows",
+	'snapshots off, prewarm db1: a_v_idx and b_v_idx ready, builds = 1, searches = 0');
+is(graphs_of($node, 'db2'), "c_v_idx:1:0:$nrows",
+	'snapshots off, prewarm db2:public.c_v_idx: only c_v_idx ready');
+is(origins_of($node, 'db1') . ' ' . origins_of($node, 'db2'),
+	'a_v_idx:built b_v_idx:built c_v_idx:built',
+	'snapshots off: the three graphs were built from the pages');
+$b = build_lines($node, $offset);
+is(build_summary($b),
+	'db1:a_v_idx built x1, db1:b_v_idx built x1, db2:c_v_idx built x1',
+	'snapshots off: the log has one build line for each prewarmed graph and no other');
+note "prewarm build times (log): "
+  . join(', ', map { "$_ $b->{$_}[0] ms" } sort keys %$b);
+check_knn($node, 'a_v_idx (prewarmed, built)', 'db1', 'a', digits => 1);
+set_snapshots($node, 'on');
 
 # (b) unqualified and qualified index names ----------------------------------
 $offset = restart_with_prewarm($node, 'db2:d_v_idx,db1:public.b_v_idx', 2);
 is(graphs_of($node, 'db1'), "b_v_idx:1:0:$nrows", 'prewarm db1:public.b_v_idx');
 is(graphs_of($node, 'db2'), "d_v_idx:1:0:$nrows", 'prewarm db2:d_v_idx');
+is(build_summary(build_lines($node, $offset)),
+	'db1:b_v_idx loaded x1, db2:d_v_idx loaded x1',
+	'prewarm of two indexes: each loaded once, nothing else');
 check_knn($node, 'b_v_idx (prewarmed)', 'db1', 'b', digits => 1);
 
 # (c) a hot standby prewarms too ---------------------------------------------
 $node->backup('base');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($node, 'base', has_streaming => 1);
+my $standby_offset = -s $standby->logfile;
 my $t0 = time;
 $standby->start;
 my $ready = $standby->poll_query_until('postgres',
@@ -192,6 +253,9 @@ is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'),
 	't', 'the standby is in recovery');
 is(graphs_of($standby, 'db1'), "b_v_idx:1:0:$nrows", 'standby: prewarmed b_v_idx');
 is(graphs_of($standby, 'db2'), "d_v_idx:1:0:$nrows", 'standby: prewarmed d_v_idx');
+is(build_summary(build_lines($standby, $standby_offset)),
+	'db1:b_v_idx loaded x1, db2:d_v_idx loaded x1',
+	'standby: both graphs loaded from the snapshots of the base backup, none built');
 check_knn($standby, 'standby, b_v_idx', 'db1', 'b', digits => 1);
 
 # Rows next to each query vector, inserted on the primary.
@@ -225,26 +289,34 @@ is($node->safe_psql('db1', q{SELECT vecpersist_evict('b_v_idx')}),
 	'f', 'vecpersist_evict(b_v_idx) again returns false');
 is($node->safe_psql('db1', q{SELECT vecpersist_evict('a_v_idx')}),
 	'f', 'vecpersist_evict(a_v_idx), not cached, returns false');
+# The evicted graph comes back from its snapshot (saved at the last
+# shutdown, before the 100 rows were inserted: the load catches them up).
+$offset = -s $node->logfile;
 check_knn($node, 'b_v_idx after vecpersist_evict', 'db1', 'b', digits => 1);
+is(build_summary(build_lines($node, $offset)), 'db1:b_v_idx loaded x1',
+	'the query after vecpersist_evict loaded b_v_idx from its snapshot');
+is($node->safe_psql('db1',
+		q{SELECT nodes || ':' || dead_nodes FROM vecpersist_cache WHERE index = 'b_v_idx'::regclass}),
+	"$n_b:0", "the loaded graph of b_v_idx has the $n_b rows, none dead");
 is($node->safe_psql('db1', q{SELECT vecpersist_evict('b_v_idx')}),
-	't', 'vecpersist_evict(b_v_idx) after a query rebuilt it returns true');
+	't', 'vecpersist_evict(b_v_idx) after a query brought it back returns true');
 
 $offset = -s $node->logfile;
 is($node->safe_psql('db1', q{SELECT vecpersist_prewarm('b_v_idx')}),
 	$n_b, "vecpersist_prewarm(b_v_idx) returns $n_b nodes");
 is( $node->safe_psql('db1',
-		q{SELECT state || ':' || builds || ':' || searches || ':' || nodes FROM vecpersist_cache WHERE index = 'b_v_idx'::regclass}),
-	"ready:1:0:$n_b",
-	'after vecpersist_prewarm: b_v_idx ready, builds = 1, searches = 0');
-is(join(' ', keys %{ build_lines($node, $offset) }),
-	'db1:b_v_idx', 'vecpersist_prewarm logged the build');
+		q{SELECT state || ':' || builds || ':' || searches || ':' || nodes || ':' || origin FROM vecpersist_cache WHERE index = 'b_v_idx'::regclass}),
+	"ready:1:0:$n_b:loaded",
+	'after vecpersist_prewarm: b_v_idx ready, builds = 1, searches = 0, loaded');
+is(build_summary(build_lines($node, $offset)),
+	'db1:b_v_idx loaded x1', 'vecpersist_prewarm logged the load');
 $offset = -s $node->logfile;
 is($node->safe_psql('db1', q{SELECT vecpersist_prewarm('b_v_idx')}),
 	$n_b, 'vecpersist_prewarm(b_v_idx) again returns the same count');
 like(graphs_of($node, 'db1'), qr/\bb_v_idx:1:0:$n_b\b/,
 	'vecpersist_prewarm of a cached graph does not rebuild it');
 is_deeply(build_lines($node, $offset), {},
-	'vecpersist_prewarm of a cached graph logged no build');
+	'vecpersist_prewarm of a cached graph logged no build or load');
 check_knn($node, 'b_v_idx after vecpersist_prewarm', 'db1', 'b', digits => 1);
 
 # Errors.
@@ -289,6 +361,8 @@ $offset = restart_with_prewarm($node,
 	'nosuchdb, db1:nosuch_idx, db2:public.nosuch_idx, db1:a_v_idx', 1);
 is(graphs_of($node, 'db1'), "a_v_idx:1:0:$nrows",
 	'a list with missing items: the valid item is prewarmed');
+is(build_summary(build_lines($node, $offset)), 'db1:a_v_idx loaded x1',
+	'a list with missing items: a_v_idx was loaded once, nothing else');
 is(graphs_of($node, 'db2'), '', 'a list with missing items: nothing in db2');
 my $log = slurp_file($node->logfile, $offset);
 note 'log lines about the missing items: '

@@ -19,8 +19,7 @@
 #      round: no query may fail or differ.
 #  (c) A chain walk on the standby that pauses between two pages while
 #      replay recycles the next one.  No lock keeps a standby's walker and
-#      the startup process's replay of VACUUM apart (the chain lock is a
-#      heavyweight lock only the primary's backends take).  A catch-up
+#      the startup process's replay of VACUUM apart.  A catch-up
 #      reads 1024 items, inserts them into the graph (slowly here:
 #      ef_construction = 1000), then follows the copy of the page it
 #      stopped on; meanwhile replay is resumed and recycles the pages
@@ -391,8 +390,13 @@ SELECT count(*) FILTER (WHERE (SELECT t.id FROM wide t ORDER BY t.v <-> s.v LIMI
 FROM wide s};
 	like($standby->safe_psql('postgres', "BEGIN; $index_settings EXPLAIN (COSTS OFF) $sql; COMMIT;"),
 		qr/Index Scan using wide_v_idx on wide t/, "$label: the statement scans wide_v_idx");
-	my ($missed, $got) = split /\|/,
-	  $standby->safe_psql('postgres', "BEGIN; $index_settings $sql; COMMIT;");
+	# psql, not safe_psql: an error here fails these checks, and the test
+	# goes on to (d)
+	my ($ret, $out, $err) =
+	  $standby->psql('postgres', "BEGIN; $index_settings $sql; COMMIT;");
+	is($ret, 0, "$label: the hnsw query succeeds on the standby");
+	diag "$label: $err" if $ret;
+	my ($missed, $got) = split /\|/, $out;
 	my (undef, $want) = split /\|/,
 	  $standby->safe_psql('postgres', "BEGIN; $exact_settings $sql; COMMIT;");
 	is($missed, 0, "$label: every row is found first for its own vector on the standby");

@@ -16,8 +16,13 @@
 # failures or deadlocks to expect); autovacuum did vacuum the table during
 # the load; the postmaster never restarted and the log has no crash,
 # assertion failure or PANIC; and the index agrees with the table, in a
-# new session on the shared graph that followed the load and again after
-# the graph is evicted and rebuilt from the pages:
+# new session on the shared graph that followed the load, again after the
+# graph is evicted and comes back (loaded from the snapshot the writer
+# saved after CREATE INDEX and caught up with the whole load, or, if by
+# then most of its nodes are dead, rejected and built: exactly one build
+# or load either way, which depends on the random workload), again after
+# it is evicted with vecpersist.snapshots = off and built from the pages
+# (one build), and after a VACUUM:
 #
 #  - recall@10 at the default ef_search (40) is at least 0.95 against an
 #    exact scan, over 50 query vectors;
@@ -70,6 +75,8 @@ $node->safe_psql('postgres',
 CREATE SEQUENCE item_ids START 3001;
 CREATE INDEX items_v_idx ON items USING hnsw (v vector_l2_ops);
 });
+ok(wait_for_snapshot($node, 'items_v_idx'),
+	'the graph of items_v_idx was saved as a snapshot before the load');
 
 # A vector near centre :c, as gen_rows() makes them.
 my $near_centre = qq{(SELECT array_agg((2 * (h - floor(h)) - 1
@@ -206,8 +213,31 @@ sub check_index
 
 check_index('shared graph after the load');
 
+# Evicted, the graph comes back from its snapshot (or, rejected, from the
+# pages): once.
+$offset = -s $node->logfile;
+$node->safe_psql('postgres', q{SELECT vecpersist_evict('items_v_idx')});
+check_index('graph back after eviction');
+my $how = $node->safe_psql('postgres',
+	q{SELECT origin FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass});
+note "graph back after eviction: $how, "
+  . count_rejected($node, $offset, 'items_v_idx') . ' snapshot(s) rejected';
+is(count_builds_or_loads($node, $offset, 'items_v_idx', 'postgres'),
+	1, 'graph back after eviction: one build or load logged');
+is(count_loads($node, $offset, 'items_v_idx', 'postgres'),
+	$how eq 'loaded' ? 1 : 0, "graph back after eviction: origin $how agrees with the log");
+
+# Without snapshots the graph is built from the pages.
+set_snapshots($node, 'off');
+$offset = -s $node->logfile;
 $node->safe_psql('postgres', q{SELECT vecpersist_evict('items_v_idx')});
 check_index('graph rebuilt from the pages');
+is($node->safe_psql('postgres',
+		q{SELECT origin FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass}),
+	'built', 'graph rebuilt from the pages: origin = built');
+is(count_builds($node, $offset, 'items_v_idx', 'postgres'),
+	1, 'graph rebuilt from the pages: one build logged');
+set_snapshots($node, 'on');
 
 # And once more after a plain VACUUM of everything the load left behind.
 $node->safe_psql('postgres', 'VACUUM items');

@@ -15,9 +15,11 @@
 # refused before any scan), nor prewarm its index; only alice can evict it
 # (carol can prewarm, not evict); a refused prewarm builds nothing and a
 # refused evict leaves the graph in place.  The cache's view and functions
-# hold sizes and counters only: their columns are listed exactly, so a
-# column that could carry vectors cannot be added unnoticed (bob may call
-# both functions).  And an index
+# hold sizes, counters, times, names and one-word states only (origin
+# 'built' or 'loaded', quantization 'sq8' or 'none', the snapshot's time,
+# size and staleness): their columns are listed exactly, so a column that
+# could carry vectors cannot be added unnoticed (bob may call both
+# functions).  And an index
 # scan over shared returns bob only his own rows, the same as an exact scan
 # does, even for a query vector sitting on alice's rows.
 
@@ -159,7 +161,11 @@ my %columns = (
 		'database name, dbid oid, index regclass, indexrelid oid, state text, nodes bigint, '
 		  . 'dead_nodes bigint, bytes bigint, builds bigint, build_ms double precision, '
 		  . 'built_at timestamp with time zone, last_used timestamp with time zone, '
-		  . 'searches bigint, absorbed bigint, deletion_passes bigint, pinned integer' ],
+		  . 'searches bigint, absorbed bigint, deletion_passes bigint, pinned integer, '
+		  . 'origin text, quantization text, bytes_per_node double precision, '
+		  . 'repaired integer, unreachable integer, '
+		  . 'snapshot_at timestamp with time zone, snapshot_bytes bigint, '
+		  . 'snapshot_stale boolean' ],
 	'vecpersist_cache_entries()' => [
 		q{SELECT pg_get_function_result('vecpersist_cache_entries()'::regprocedure)
 		         || ' ' || pg_get_function_arguments('vecpersist_cache_entries()'::regprocedure)},
@@ -167,7 +173,11 @@ my %columns = (
 		  . 'OUT dead_nodes bigint, OUT bytes bigint, OUT builds bigint, '
 		  . 'OUT build_ms double precision, OUT built_at timestamp with time zone, '
 		  . 'OUT last_used timestamp with time zone, OUT searches bigint, OUT absorbed bigint, '
-		  . 'OUT deletion_passes bigint, OUT pinned integer' ],
+		  . 'OUT deletion_passes bigint, OUT pinned integer, OUT origin text, '
+		  . 'OUT quantization text, OUT bytes_per_node double precision, '
+		  . 'OUT repaired integer, OUT unreachable integer, '
+		  . 'OUT snapshot_at timestamp with time zone, OUT snapshot_bytes bigint, '
+		  . 'OUT snapshot_stale boolean' ],
 	'vecpersist_cache_stats()' => [
 		q{SELECT pg_get_function_result('vecpersist_cache_stats()'::regprocedure)
 		         || ' ' || pg_get_function_arguments('vecpersist_cache_stats()'::regprocedure)},

@@ -9,7 +9,10 @@
 #  (a) CREATE INDEX on the primary, replayed: each standby builds its own
 #      graph from its own copy of the index pages, standby1 on its first
 #      query, standby2 by vecpersist_prewarm() before any query.  The view
-#      of each standby shows the graph ready with nodes = rows.
+#      of each standby shows the graph ready with nodes = rows, built (not
+#      loaded: snapshots are files of the server that saved them, not
+#      WAL-logged, and the base backup predates the index, so a standby
+#      has none).
 #  (b) The same k-NN statement gives the same answer on all three servers,
 #      and it is the exact answer.
 #  (c) Rows inserted on the primary next to each query vector: once
@@ -98,6 +101,14 @@ like(
 	slurp_file($standby1->logfile),
 	qr/built hnsw graph of index "items_v_idx" in database "postgres"/,
 	'standby1 logged its own build');
+foreach my $n (@standbys)
+{
+	is( $n->safe_psql('postgres',
+			q{SELECT origin FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass}),
+		'built', $n->name . ': the graph was built from its pages, not loaded');
+	is(count_loads($n, 0, 'items_v_idx', 'postgres'), 0,
+		$n->name . ': no load logged');
+}
 
 # (b) the same answers on all three ------------------------------------------
 is($answer{standby1}, $answer{primary},

@@ -16,10 +16,23 @@
 #    explain_sql (EXPLAIN of knn_sql's statement), and the settings they
 #    use, $index_settings and $exact_settings;
 #  - checks and readings: check_knn (hnsw answer = exact answer),
-#    cache_stats (vecpersist_cache_stats() as a hash), logged_builds and
-#    count_builds (graph builds in the server log), answer_ids and
-#    count_ids_from (the ids of a knn_select answer), no_crash_ok (no server
-#    process was terminated).
+#    cache_entry (a vecpersist_cache row as a hash), cache_stats
+#    (vecpersist_cache_stats() as a hash), logged_builds and count_builds
+#    (graph builds in the server log), logged_loads and count_loads (graphs
+#    loaded from snapshots), count_builds_or_loads (either), count_rejected
+#    (snapshots logged as not used), answer_ids and count_ids_from (the ids
+#    of a knn_select answer), no_crash_ok (no server process was
+#    terminated);
+#  - snapshots: set_snapshots (vecpersist.snapshots on or off, reloaded)
+#    and wait_for_snapshot (the writer has saved a graph as it is now).
+#
+# Graphs and restarts: the snapshot writer saves each graph after its
+# build and at a clean shutdown, so after a restart a graph is normally
+# LOADED ("loaded hnsw graph ..." in the log, origin = 'loaded' in the
+# view), not built.  A loaded graph keeps the nodes of deleted rows (as
+# dead_nodes; the view's nodes counts them too), so its live nodes are
+# nodes - dead_nodes.  Tests of the build from the pages turn snapshots
+# off with set_snapshots.
 #
 # Every helper is told the node and the dimensions it works with; nothing
 # here keeps state between calls.
@@ -46,8 +59,10 @@ our @EXPORT = qw(
   start_node
   gen_rows near_rows queries_sql table_sql create_tables_sql create_tables
   knn_select knn_sql exact_sql explain_sql $index_settings $exact_settings
-  check_knn cache_entry cache_stats logged_builds count_builds answer_ids count_ids_from
-  no_crash_ok
+  check_knn cache_entry cache_stats logged_builds count_builds
+  logged_loads count_loads count_builds_or_loads count_rejected
+  set_snapshots wait_for_snapshot
+  answer_ids count_ids_from no_crash_ok
 );
 
 # A new cluster $name, initialised with the arguments in $opt{init} (a hash
@@ -220,17 +235,22 @@ sub check_knn
 	return $got;
 }
 
-# The vecpersist_cache row of $index (in database postgres) on $node, as a
-# hash.
+# The vecpersist_cache row of $index (in database $db, default postgres)
+# on $node, as a hash; origin is 'built', 'loaded' or '' (no row), and
+# snapshot is 't' once the graph has a snapshot (snapshot_at is set).
 sub cache_entry
 {
-	my ($node, $index) = @_;
+	my ($node, $index, $db) = @_;
 	my %r;
-	@r{qw(state nodes dead_nodes builds absorbed deletion_passes searches)} =
+	my @cols = qw(state nodes dead_nodes builds absorbed deletion_passes
+	  searches origin snapshot);
+	@r{@cols} =
 	  split /\|/,
-	  $node->safe_psql('postgres',
-		'SELECT state, nodes, dead_nodes, builds, absorbed, deletion_passes, searches '
+	  $node->safe_psql($db // 'postgres',
+		'SELECT state, nodes, dead_nodes, builds, absorbed, deletion_passes, '
+		  . 'searches, origin, snapshot_at IS NOT NULL '
 		  . "FROM vecpersist_cache WHERE indexrelid = '$index'::regclass");
+	$r{$_} //= '' foreach @cols;
 	return \%r;
 }
 
@@ -264,6 +284,71 @@ sub count_builds
 {
 	my @ms = logged_builds(@_);
 	return scalar @ms;
+}
+
+# Durations (ms) of the loads of $index's graph in $db from its snapshot
+# logged by $node since $offset.
+sub logged_loads
+{
+	my ($node, $offset, $index, $db) = @_;
+	my $log = slurp_file($node->logfile, $offset);
+	my @ms = ($log =~
+		  /loaded hnsw graph of index "\Q$index\E" in database "\Q$db\E" in ([0-9.]+) ms/g
+	);
+	return @ms;
+}
+
+# How many loads of $index in $db from a snapshot $node logged since
+# $offset.
+sub count_loads
+{
+	my @ms = logged_loads(@_);
+	return scalar @ms;
+}
+
+# How many times $node logged since $offset that it built or loaded the
+# graph of $index in $db (for checks that a graph came back once, however).
+sub count_builds_or_loads
+{
+	return count_builds(@_) + count_loads(@_);
+}
+
+# How many times $node logged since $offset that it did not use the
+# snapshot of $index (and rebuilt its graph from the pages instead).
+sub count_rejected
+{
+	my ($node, $offset, $index) = @_;
+	my $log = slurp_file($node->logfile, $offset);
+	my @r = ($log =~
+		  /snapshot of hnsw index "\Q$index\E" not used: ([^\n]*)/g);
+	return scalar @r;
+}
+
+# Set vecpersist.snapshots to $on ('on' or 'off') in $node's
+# postgresql.conf and reload; it takes effect for loading at once, for
+# the graphs after the next restart too.
+sub set_snapshots
+{
+	my ($node, $on) = @_;
+	$node->append_conf('postgresql.conf', "vecpersist.snapshots = $on\n");
+	$node->reload;
+	$node->poll_query_until('postgres', 'SHOW vecpersist.snapshots', $on)
+	  or die "vecpersist.snapshots did not become $on";
+	return;
+}
+
+# Wait until the snapshot writer of $node has saved the graph of $index
+# (in $db, default postgres) at least once (snapshot_at is set): the
+# writer saves a graph asynchronously, soon after its build.  Changes made
+# after that save are not in the snapshot (snapshot_stale), until the next
+# periodic save or a clean shutdown; a load catches them up from the
+# pages.  Returns whether it was saved.
+sub wait_for_snapshot
+{
+	my ($node, $index, $db) = @_;
+	return $node->poll_query_until($db // 'postgres',
+		"SELECT snapshot_at IS NOT NULL FROM vecpersist_cache "
+		  . "WHERE indexrelid = '$index'::regclass");
 }
 
 # The ids of an answer of knn_select().
