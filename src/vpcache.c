@@ -408,22 +408,22 @@ MarkDeadByKeys(VpGraph *graph, const uint64 *keys, int64 nkeys,
  * only repeat.  Runs beside searches and inserts.
  */
 static void
-RepairGraph(Relation index, VpGraph *graph, bool built, VpRepairStats *stats)
+RepairGraph(Relation index, VpGraph *graph, int flags, VpRepairStats *stats)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
 											  "vecpersist repair",
 											  ALLOCSET_DEFAULT_SIZES);
 	VpAllocator allocator = VpMakeAllocator(cxt);
 
-	if (VpGraphRepair(graph, &allocator, built, stats) != 0)
+	if (VpGraphRepair(graph, &allocator, flags, stats) != 0)
 		elog(ERROR, "could not check the reachability of an hnsw graph");
-	if (stats->repaired > 0)
+	if (stats->repaired > 0 || stats->holes > 0)
 		ereport(LOG,
 				(errmsg("linked %d nodes back into the hnsw graph of index \"%s\"",
 						stats->repaired, RelationGetRelationName(index)),
-				 errdetail("%d nodes were unreachable, %d listed by none of their neighbours, %d not found by a search for themselves; %d remain unreachable.",
+				 errdetail("%d nodes were unreachable, %d listed by none of their neighbours, %d not found by a search for themselves; %d remain unreachable.  %d links to nodes whose items are gone were replaced.",
 						   stats->unreachable, stats->hidden, stats->weak,
-						   stats->remaining)));
+						   stats->remaining, stats->holes)));
 	MemoryContextDelete(cxt);
 }
 
@@ -641,12 +641,12 @@ LinkAll(VpGraph *graph, int nthreads, bool report_progress)
  * snapshot says about the chain is checked against it on the way; on any
  * mismatch, or when most nodes turn out dead, the snapshot is rejected
  * (logged) and the caller builds from the pages.  Returns the graph, or NULL: rejected (*no_room false) or not
- * fitting the shared cache (*no_room true).
+ * fitting the shared cache (*no_room true).  *gone: nodes newly gone.
  */
 static VpGraph *
 LoadSnapshot(Relation index, VpHome *home, VpGraph *graph,
 			 const VpMetaPageData *meta, VpSnapshotData *snap,
-			 VpGraphMark *mark, bool *no_room)
+			 VpGraphMark *mark, bool *no_room, int32 *gone)
 {
 	const VpGraphParams *params = VpGraphGetParams(graph);
 	VpChainReaderData reader;
@@ -658,6 +658,7 @@ LoadSnapshot(Relation index, VpHome *home, VpGraph *graph,
 	const char *why;
 
 	*no_room = false;
+	*gone = 0;
 	if (snap->image_header.params.codes != params->codes ||
 		snap->image_header.params.dims != params->dims ||
 		snap->image_header.params.m != params->m ||
@@ -702,7 +703,7 @@ LoadSnapshot(Relation index, VpHome *home, VpGraph *graph,
 		/* nodes before this item whose items are gone */
 		while (next < count && VpGraphKey(graph, next) < item.key)
 		{
-			VpGraphMarkGone(graph, next++);
+			*gone += VpGraphMarkGone(graph, next++);
 		}
 		if (next < count && VpGraphKey(graph, next) == item.key &&
 			(item.flags & VP_ITEM_DEAD) && !item.has_payload)
@@ -718,7 +719,7 @@ LoadSnapshot(Relation index, VpHome *home, VpGraph *graph,
 				VpSnapshotReject(index, "a node does not match its item in the index");
 				return NULL;
 			}
-			VpGraphMarkGone(graph, next++);
+			*gone += VpGraphMarkGone(graph, next++);
 		}
 		else if (next < count && VpGraphKey(graph, next) == item.key)
 		{
@@ -775,7 +776,7 @@ LoadSnapshot(Relation index, VpHome *home, VpGraph *graph,
 	VpChainReaderEnd(&reader);
 	while (next < count)
 	{
-		VpGraphMarkGone(graph, next++);
+		*gone += VpGraphMarkGone(graph, next++);
 	}
 	if (MostlyDead(VpGraphCount(graph), VpGraphDeletedCount(graph)))
 	{
@@ -800,6 +801,8 @@ BuildGraph(Relation index, VpHome *home, bool report_progress,
 	uint64		live;
 	VpGraph    *graph = NULL;
 	VpRepairStats repair;
+	int32		gone = 0;
+	int32		filled = 0;
 
 	INSTR_TIME_SET_CURRENT(start);
 	memset(report, 0, sizeof(VpBuildReport));
@@ -836,7 +839,7 @@ BuildGraph(Relation index, VpHome *home, bool report_progress,
 			VpGraphMark loaded;
 
 			graph = LoadSnapshot(index, home, empty, &meta, snap, &loaded,
-								 &no_room);
+								 &no_room, &gone);
 			if (graph != NULL)
 			{
 				*mark = loaded;
@@ -889,14 +892,29 @@ BuildGraph(Relation index, VpHome *home, bool report_progress,
 		if (report_progress)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 										 VpGraphCount(graph));
+
+		/*
+		 * A load that found nodes gone (VACUUM recycled their items since
+		 * the snapshot) first fills the holes they left in the lists, before
+		 * the nodes staged since the snapshot search the graph for their
+		 * neighbours, and then gets the check for weakly listed nodes as a
+		 * build does.
+		 */
+		if (gone > 0)
+		{
+			RepairGraph(index, graph, VP_REPAIR_GONE, &repair);
+			filled = repair.repaired;
+		}
 		LinkAll(graph, BuildThreads(VpGraphCount(graph)), report_progress);
-		RepairGraph(index, graph, report->origin == VP_ORIGIN_BUILT, &repair);
+		RepairGraph(index, graph,
+					report->origin == VP_ORIGIN_BUILT || gone > 0 ?
+					VP_REPAIR_WEAK : 0, &repair);
 	}
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	report->build_ms = INSTR_TIME_GET_MILLISEC(elapsed);
-	report->repaired = repair.repaired;
+	report->repaired = filled + repair.repaired;
 	report->unreachable = repair.remaining;
 	*graph_out = graph;
 	return true;
@@ -1127,7 +1145,7 @@ CatchUpPrivate(Relation index, VpPrivateGraph *entry,
 					VpRepairStats repair;
 
 					MarkDeadByKeys(entry->graph, keys, nkeys, max_key);
-					RepairGraph(index, entry->graph, false, &repair);
+					RepairGraph(index, entry->graph, 0, &repair);
 					entry->mark.vacuum_epoch = Max(epoch, entry->mark.vacuum_epoch);
 					pfree(keys);
 					break;
@@ -1505,7 +1523,7 @@ ApplyDeletionsShared(Relation index, VpCacheSlot *slot, uint64 incarnation,
 			return VP_SHARED_GONE;
 		}
 		MarkDeadByKeys(graph, keys, nkeys, max_key);
-		RepairGraph(index, graph, false, &repair);
+		RepairGraph(index, graph, 0, &repair);
 		VpCacheLinkEnd(slot);
 		pfree(keys);
 	}
@@ -1976,7 +1994,7 @@ VpVacuumDeletionsEnd(void *handle, const uint64 *keys, int64 nkeys,
 		graph = VpCacheLinkBegin(h->slot, h->incarnation);
 		if (graph != NULL)
 		{
-			RepairGraph(h->index, graph, false, &repair);
+			RepairGraph(h->index, graph, 0, &repair);
 			VpCacheLinkEnd(h->slot);
 		}
 	}

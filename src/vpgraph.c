@@ -955,15 +955,16 @@ VpGraphSetCode(VpGraph *graph, VpNodeId node, const VpVector *vector)
  *		A restored node whose record no longer exists: never returned,
  *		never traversed (it has no code), dropped from lists as others are
  *		re-selected.  A SPARSE node gets an empty code all the same, so that
- *		its offset is valid.
+ *		its offset is valid.  Returns whether it was not gone before (a
+ *		node gone in the image stays gone).
  */
-void
+int
 VpGraphMarkGone(VpGraph *graph, VpNodeId node)
 {
 	uint8_t		old;
 
 	if (!NodeIsValid(graph, node))
-		return;
+		return 0;
 	if (graph->params.codes == VP_CODE_SPARSE)
 	{
 		VpVector	empty;
@@ -976,4 +977,5 @@ VpGraphMarkGone(VpGraph *graph, VpNodeId node)
 	old = SetFlags(NodeFlags(graph, node), NODE_GONE | NODE_DELETED);
 	if (!(old & NODE_DELETED))
 		__atomic_fetch_add(&graph->deleted_count, 1, __ATOMIC_ACQ_REL);
+	return !(old & NODE_GONE);
 }

@@ -280,7 +280,9 @@ typedef struct VpRepairStats
 	int32_t		hidden;			/* reachable live nodes that none of their
 								 * own neighbours listed, before */
 	int32_t		weak;			/* listed by few and not found by a search
-								 * for themselves (check_weak only) */
+								 * for themselves (VP_REPAIR_WEAK only) */
+	int32_t		holes;			/* list entries naming gone nodes, replaced
+								 * (VP_REPAIR_GONE only) */
 	int32_t		repaired;		/* nodes linked in (unreachable, hidden) */
 	int32_t		remaining;		/* live nodes still unreachable after */
 } VpRepairStats;
@@ -289,15 +291,20 @@ typedef struct VpRepairStats
  * Find the live nodes that cannot be reached from the entry point (a
  * traversal of the links of every level; a duplicate is reached with its
  * chain's head), the reachable ones that none of their own neighbours
- * list, and with check_weak (after a build) the ones listed by few that a
- * search for themselves misses, and link each to its nearest reachable
- * nodes, both ways, so that every live vector can be found again.  Runs
- * beside searches and inserts (it takes the node locks); the counts are
- * then approximate.  Memory comes from allocator.  Returns 0, or -1 if
- * memory or arguments fail.
+ * list, and with VP_REPAIR_WEAK (after a build) the ones listed by few
+ * that a search for themselves misses, and link each to its nearest
+ * reachable nodes, both ways, so that every live vector can be found
+ * again.  With VP_REPAIR_GONE (after a load that found nodes gone) first
+ * replace every list entry naming a gone node by the nearest of the nodes
+ * that gone node listed.  Runs beside searches and inserts (it takes the
+ * node locks); the counts are then approximate.  Memory comes from
+ * allocator.  Returns 0, or -1 if memory or arguments fail.
  */
+#define VP_REPAIR_WEAK		0x01
+#define VP_REPAIR_GONE		0x02
+
 extern int	VpGraphRepair(VpGraph *graph, const VpAllocator *allocator,
-						  int check_weak, VpRepairStats *stats);
+						  int flags, VpRepairStats *stats);
 
 /*
  * Count the live nodes not reachable from the entry point; the first
@@ -341,6 +348,6 @@ extern const char *VpGraphImageRestore(VpGraph *graph,
 									   const void *image, size_t bytes);
 extern int	VpGraphSetCode(VpGraph *graph, VpNodeId node,
 						   const VpVector *vector);
-extern void VpGraphMarkGone(VpGraph *graph, VpNodeId node);
+extern int	VpGraphMarkGone(VpGraph *graph, VpNodeId node);
 
 #endif							/* VPGRAPH_H */

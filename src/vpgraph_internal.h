@@ -396,6 +396,9 @@ int			SearchLayer(const VpGraph *graph, VpGraphScratch *scratch,
 						void (*interrupt_check) (void));
 
 /* (vpgraphbuild.c) */
+int			SelectNeighbors(const VpGraph *graph, VpGraphScratch *scratch,
+							const Candidate *cand, int ncand, int maxn,
+							const uint8_t *known, VpNodeId newcomer);
 void		AddReverseLink(VpGraph *graph, VpGraphScratch *scratch,
 						   VpNodeId node, int level, VpNodeId new_id,
 						   float d, int force);

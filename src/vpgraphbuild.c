@@ -228,7 +228,7 @@ CloserToBase(const VpGraph *graph, VpNodeId v, float d, const VpNodeId *ids,
  *		not before is closer to it; one pruned before stays pruned unless
  *		some candidate kept before is pruned now.
  */
-static int
+int
 SelectNeighbors(const VpGraph *graph, VpGraphScratch *scratch,
 				const Candidate *cand, int ncand, int maxn,
 				const uint8_t *known, VpNodeId newcomer)
