@@ -591,6 +591,52 @@ vp_vector_to_float4(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The distances of the ORDER BY operators, as the SQL functions below and
+ * the hnsw index's re-ranking (VectorPayloadDistance) both compute them:
+ * one piece of code, so that the index orders rows exactly as an ORDER BY
+ * of the operator would.
+ */
+static inline double
+VectorL2Distance(const float *a, const float *b, int dims)
+{
+	return sqrt((double) vp_kernels.l2_squared(a, b, (size_t) dims));
+}
+
+static inline double
+VectorNegativeInnerProduct(const float *a, const float *b, int dims)
+{
+	return -(double) vp_kernels.inner_product(a, b, (size_t) dims);
+}
+
+/*
+ * Rounding can push the cosine slightly outside [-1, 1]; the distance is
+ * clamped to [0, 2] so that parallel vectors give exactly 0 (NaN, from a
+ * zero vector, fails both comparisons and passes through).
+ */
+static inline double
+VectorCosineDistance(const float *a, const float *b, int dims)
+{
+	float		dot;
+	float		norm_a;
+	float		norm_b;
+	double		distance;
+
+	vp_kernels.cosine_parts(a, b, (size_t) dims, &dot, &norm_a, &norm_b);
+	distance = VpCosineFromParts(dot, norm_a, norm_b);
+	if (distance < 0.0)
+		distance = 0.0;
+	else if (distance > 2.0)
+		distance = 2.0;
+	return distance;
+}
+
+static inline double
+VectorL1Distance(const float *a, const float *b, int dims)
+{
+	return (double) vp_kernels.l1(a, b, (size_t) dims);
+}
+
+/*
  * l2_distance: Euclidean distance, the square root (in double) of the
  * kernel's float sum of squares.  Overflow in the sum gives Infinity, as in
  * pgvector.
@@ -604,8 +650,7 @@ vp_l2_distance(PG_FUNCTION_ARGS)
 
 	CheckSameDims(a, b);
 
-	PG_RETURN_FLOAT8(sqrt((double) vp_kernels.l2_squared(a->x, b->x,
-														 (size_t) a->dim)));
+	PG_RETURN_FLOAT8(VectorL2Distance(a->x, b->x, a->dim));
 }
 
 /*
@@ -654,8 +699,7 @@ vp_vector_negative_inner_product(PG_FUNCTION_ARGS)
 
 	CheckSameDims(a, b);
 
-	PG_RETURN_FLOAT8(-(double) vp_kernels.inner_product(a->x, b->x,
-														(size_t) a->dim));
+	PG_RETURN_FLOAT8(VectorNegativeInnerProduct(a->x, b->x, a->dim));
 }
 
 /*
@@ -670,23 +714,10 @@ vp_cosine_distance(PG_FUNCTION_ARGS)
 {
 	Vector	   *a = PG_GETARG_VECTOR_P(0);
 	Vector	   *b = PG_GETARG_VECTOR_P(1);
-	float		dot;
-	float		norm_a;
-	float		norm_b;
-	double		distance;
 
 	CheckSameDims(a, b);
 
-	vp_kernels.cosine_parts(a->x, b->x, (size_t) a->dim,
-							&dot, &norm_a, &norm_b);
-	distance = VpCosineFromParts(dot, norm_a, norm_b);
-
-	if (distance < 0.0)
-		distance = 0.0;
-	else if (distance > 2.0)
-		distance = 2.0;
-
-	PG_RETURN_FLOAT8(distance);
+	PG_RETURN_FLOAT8(VectorCosineDistance(a->x, b->x, a->dim));
 }
 
 /*
@@ -728,7 +759,7 @@ vp_l1_distance(PG_FUNCTION_ARGS)
 
 	CheckSameDims(a, b);
 
-	PG_RETURN_FLOAT8((double) vp_kernels.l1(a->x, b->x, (size_t) a->dim));
+	PG_RETURN_FLOAT8(VectorL1Distance(a->x, b->x, a->dim));
 }
 
 /*
@@ -1296,13 +1327,40 @@ VectorPayloadToDatum(const VpPayload *payload)
 	return PointerGetDatum(result);
 }
 
+/*
+ * The distance the ORDER BY operator of metric gives a stored value and a
+ * query (both of the index's dimensions), without making datums.
+ */
+static double
+VectorPayloadDistance(const VpPayload *value, const VpPayload *query,
+					  int metric)
+{
+	const float *a = value->data;
+	const float *b = query->data;
+
+	switch (metric)
+	{
+		case VP_METRIC_L2:
+			return VectorL2Distance(a, b, value->dims);
+		case VP_METRIC_INNER_PRODUCT:
+			return VectorNegativeInnerProduct(a, b, value->dims);
+		case VP_METRIC_COSINE:
+			return VectorCosineDistance(a, b, value->dims);
+		case VP_METRIC_L1:
+			return VectorL1Distance(a, b, value->dims);
+	}
+	elog(ERROR, "unexpected metric %d for vector", metric);
+	return 0.0;
+}
+
 const VpTypeSupport vp_vector_type_support = {
 	.kind = VP_ELEM_FLOAT32,
 	.type_name = "vector",
 	.max_dims = VECTOR_MAX_DIM,
 	.max_nnz = 0,
 	.datum_to_payload = VectorDatumToPayload,
-	.payload_to_datum = VectorPayloadToDatum
+	.payload_to_datum = VectorPayloadToDatum,
+	.payload_distance = VectorPayloadDistance
 };
 
 /*

@@ -993,6 +993,20 @@ VpChainReaderEnd(VpChainReader reader)
  */
 
 /*
+ * Whether block is inside the relation, asking its size only when block
+ * is past what *nblocks says (the relation only grows while an index has
+ * the same storage).
+ */
+static bool
+BlockExists(Relation index, BlockNumber block, BlockNumber *nblocks)
+{
+	if (block < *nblocks)
+		return true;
+	*nblocks = RelationGetNumberOfBlocks(index);
+	return block < *nblocks;
+}
+
+/*
  * Read the live item whose key is key and whose head is on block (what a
  * graph node remembers) into payload_buf (VP_MAX_PAYLOAD bytes), with its
  * heap TID.  Returns false when it is not there any more: its page was
@@ -1001,12 +1015,14 @@ VpChainReaderEnd(VpChainReader reader)
  * linking to it is still locked), so a live item's pages cannot change
  * under the read and a CRC mismatch is corruption.  On a hot standby
  * replay may recycle them meanwhile; a mismatch there means the item died
- * while we read it.
+ * while we read it.  *nblocks is what the caller knows of the relation's
+ * size (0 at first): it is asked again only for a block past it, since a
+ * scan re-ranks many items and each ask is a system call.
  */
 bool
 VpReadItemAt(Relation index, const VpMetaPageData *meta, BlockNumber block,
-			 uint64 key, ItemPointer heap_tid, char *payload_buf,
-			 VpPayload *payload)
+			 uint64 key, BlockNumber *nblocks, ItemPointer heap_tid,
+			 char *payload_buf, VpPayload *payload)
 {
 	bool		standby = RecoveryInProgress();
 	OffsetNumber off = VpItemKeyOffset(key);
@@ -1021,7 +1037,7 @@ VpReadItemAt(Relation index, const VpMetaPageData *meta, BlockNumber block,
 	BlockNumber blkno = block;
 
 	if (!BlockNumberIsValid(block) || block == VP_METAPAGE_BLKNO ||
-		block >= RelationGetNumberOfBlocks(index))
+		!BlockExists(index, block, nblocks))
 		return false;
 	buf = ReadBuffer(index, block);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -1061,7 +1077,7 @@ VpReadItemAt(Relation index, const VpMetaPageData *meta, BlockNumber block,
 		const char *fragment;
 
 		if (!BlockNumberIsValid(next) || next == VP_METAPAGE_BLKNO ||
-			next >= RelationGetNumberOfBlocks(index))
+			!BlockExists(index, next, nblocks))
 		{
 			UnlockReleaseBuffer(buf);
 			if (standby)

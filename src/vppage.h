@@ -227,8 +227,9 @@ extern bool VpChainReaderInit(VpChainReader reader, Relation index,
 extern bool VpChainReaderNext(VpChainReader reader, VpReadItem *item);
 extern void VpChainReaderEnd(VpChainReader reader);
 extern bool VpReadItemAt(Relation index, const VpMetaPageData *meta,
-						 BlockNumber block, uint64 key, ItemPointer heap_tid,
-						 char *payload_buf, VpPayload *payload);
+						 BlockNumber block, uint64 key, BlockNumber *nblocks,
+						 ItemPointer heap_tid, char *payload_buf,
+						 VpPayload *payload);
 extern void VpCheckDataPage(Relation index, Page page, BlockNumber blkno);
 extern void VpCheckChainOrder(Relation index, Page page, BlockNumber blkno,
 							  uint32 *last_seq);

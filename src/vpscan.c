@@ -64,6 +64,10 @@ typedef struct VpScanOpaqueData
 	VpGraphRef	ref;			/* the graph iter belongs to, once started */
 	VpExactScan *exact;			/* when there is no graph */
 	VpMetaPageData meta;		/* the index's, at scan start (re-ranking) */
+	BlockNumber nblocks;		/* its size as last known (re-ranking) */
+	VpPayload	query;			/* the query, as the index stores values */
+	const VpTypeSupport *support;	/* the indexed type's */
+	int			metric;			/* the operator class's */
 	VpSearchHit *hits;			/* ef_search entries */
 	VpRankedRow *rows;			/* rows to return (first nresults), then
 								 * re-ranked rows held back */
@@ -202,14 +206,21 @@ AddWindow(IndexScanDesc scan, const VpGraph *graph, int n)
 			double		approx = so->hits[i].distance;
 
 			if (!VpReadItemAt(scan->indexRelation, &so->meta, item.block,
-							  item.key, &tid, so->payload, &payload) ||
+							  item.key, &so->nblocks, &tid, so->payload,
+							  &payload) ||
 				!ItemPointerEquals(&tid, &row->tid))
 				continue;
-			oldcxt = MemoryContextSwitchTo(so->rowcxt);
-			row->dist = VpExactDistance(scan->indexRelation,
-										scan->orderByData, &payload);
-			MemoryContextSwitchTo(oldcxt);
-			MemoryContextReset(so->rowcxt);
+			if (so->support->payload_distance != NULL && so->query.data != NULL)
+				row->dist = so->support->payload_distance(&payload, &so->query,
+														  so->metric);
+			else
+			{
+				oldcxt = MemoryContextSwitchTo(so->rowcxt);
+				row->dist = VpExactDistance(scan->indexRelation,
+											scan->orderByData, &payload);
+				MemoryContextSwitchTo(oldcxt);
+				MemoryContextReset(so->rowcxt);
+			}
 			if (!isnan(approx))
 				so->approx_bound = Max(so->approx_bound, approx);
 			if (!isnan(row->dist) && !isnan(approx))
@@ -323,6 +334,11 @@ StartSearch(IndexScanDesc scan)
 	}
 	VpQueryVector(scan->indexRelation, params, key->sk_argument,
 				  (key->sk_flags & SK_ISNULL) != 0, &payload, &query);
+	/* re-ranking computes distances from it (data NULL: no usable query) */
+	so->query = payload;
+	so->support = VpGetTypeSupport(scan->indexRelation);
+	so->metric = params->metric;
+	so->nblocks = 0;
 	budget = (size_t) ((double) work_mem * 1024.0 * VpScanMemMultiplier());
 	so->iter = VpGraphIterCreate(&allocator, graph, &query, so->ef,
 								 so->strict && !so->rerank,

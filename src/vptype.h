@@ -69,6 +69,16 @@ typedef struct VpTypeSupport
 	 * read back from the index pages) and is valid.
 	 */
 	Datum		(*payload_to_datum) (const VpPayload *payload);
+
+	/*
+	 * Optional: the distance the ORDER BY operator of an operator class of
+	 * this metric (vpcodes.h) gives a stored value and a query value of
+	 * the index's dimensions, computed by the same code as the operator's
+	 * function, without making datums (re-ranking).  NULL: re-ranking
+	 * calls the operator's function.
+	 */
+	double		(*payload_distance) (const VpPayload *value,
+									 const VpPayload *query, int metric);
 } VpTypeSupport;
 
 /* support function 2 of an hnsw operator class returns one of these */
