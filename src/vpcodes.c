@@ -185,6 +185,7 @@ EncodeSq8(const float *x, int32_t n, double factor, void *code)
 	float		hi = lo;
 	double		step;
 	double		csum = 0.0;
+	uint32_t	csq = 0;
 	int32_t		i;
 
 	for (i = 1; i < n; i++)
@@ -199,7 +200,6 @@ EncodeSq8(const float *x, int32_t n, double factor, void *code)
 	step = (hi > lo) ? ((double) hi - lo) / 255.0 : 0.0;
 	h->offset = lo;
 	h->scale = (float) step;
-	h->unused = 0.0f;
 	for (i = 0; i < n; i++)
 	{
 		long		r = step > 0.0 ?
@@ -211,8 +211,10 @@ EncodeSq8(const float *x, int32_t n, double factor, void *code)
 			r = 255;
 		c[i] = (uint8_t) r;
 		csum += (double) r;
+		csq += (uint32_t) (r * r);
 	}
 	h->csum = (float) csum;
+	h->csq = csq;
 }
 
 /*
@@ -347,10 +349,15 @@ VpQueryPrepare(VpCodeKind kind, VpMetric metric, int32_t dims,
 			if (kind == VP_CODE_SQ8)
 			{
 				float		sum = 0.0f;
+				double		sumsq = 0.0;
 
 				for (i = 0; i < dims; i++)
+				{
 					sum += buf[i];
+					sumsq += (double) buf[i] * buf[i];
+				}
 				q->sum = sum;
+				q->sumsq = sumsq;
 			}
 			return 1;
 		case VP_CODE_BITS:
@@ -405,6 +412,7 @@ VpQueryFromCode(VpCodeKind kind, VpMetric metric, int32_t dims,
 				const VpSq8Header *h = (const VpSq8Header *) code;
 				const uint8_t *c = VpSq8Bytes(code);
 				float		sum = 0.0f;
+				double		sumsq = 0.0;
 				int32_t		i;
 
 				if (buf == NULL)
@@ -413,9 +421,11 @@ VpQueryFromCode(VpCodeKind kind, VpMetric metric, int32_t dims,
 				{
 					buf[i] = h->offset + h->scale * (float) c[i];
 					sum += buf[i];
+					sumsq += (double) buf[i] * buf[i];
 				}
 				q->x = buf;
 				q->sum = sum;
+				q->sumsq = sumsq;
 				return 1;
 			}
 		case VP_CODE_BITS:

@@ -80,7 +80,7 @@ typedef struct VpSq8Header
 	float		offset;			/* the vector's smallest element */
 	float		scale;			/* (largest - smallest) / 255, or 0 */
 	float		csum;			/* sum of the codes, for dot products */
-	float		unused;
+	uint32_t	csq;			/* sum of the squared codes, for L2 */
 } VpSq8Header;
 
 /* The header of a sparse code; indices then values follow */
@@ -99,6 +99,7 @@ typedef struct VpQuery
 	const float *x;				/* float kinds: dims floats (normalised for
 								 * cosine) */
 	float		sum;			/* SQ8: sum of x, for dot products */
+	double		sumsq;			/* SQ8: sum of x squared, for L2 */
 	const uint8_t *bits;		/* BITS */
 	int32_t		nnz;			/* SPARSE */
 	const int32_t *indices;
@@ -181,7 +182,22 @@ VpQueryDistance(const VpQuery *q, const void *code)
 				switch (q->metric)
 				{
 					case VP_METRIC_L2:
-						return vp_kernels.l2_f32_u8(q->x, h->offset, h->scale, c, n);
+						{
+							/*
+							 * sum (x - o - s c)^2, expanded so that the
+							 * loop is one multiply-add per element (the dot
+							 * product of x and the codes)
+							 */
+							double		o = h->offset;
+							double		s = h->scale;
+							double		dot = vp_kernels.dot_f32_u8(q->x, c, n);
+							double		d = q->sumsq - 2.0 * o * q->sum +
+								(double) n * o * o -
+								2.0 * s * (dot - o * h->csum) +
+								s * s * (double) h->csq;
+
+							return d > 0.0 ? (float) d : 0.0f;
+						}
 					case VP_METRIC_INNER_PRODUCT:
 						return -(h->offset * q->sum +
 								 h->scale * vp_kernels.dot_f32_u8(q->x, c, n));
@@ -254,8 +270,23 @@ VpCodeDistance(VpCodeKind kind, VpMetric metric, int32_t dims,
 				switch (metric)
 				{
 					case VP_METRIC_L2:
-						return vp_kernels.l2_u8_u8(ha->offset, ha->scale, ca,
-												   hb->offset, hb->scale, cb, n);
+						{
+							/*
+							 * sum (oa + sa ca - ob - sb cb)^2, expanded: the
+							 * loop is an exact integer dot product
+							 */
+							double		delta = (double) ha->offset - hb->offset;
+							double		sa = ha->scale;
+							double		sb = hb->scale;
+							double		d = (double) n * delta * delta +
+								sa * sa * (double) ha->csq +
+								sb * sb * (double) hb->csq +
+								2.0 * delta * (sa * ha->csum - sb * hb->csum) -
+								2.0 * sa * sb *
+								(double) vp_kernels.dot_u8_u8(ca, cb, n);
+
+							return d > 0.0 ? (float) d : 0.0f;
+						}
 					case VP_METRIC_L1:
 						return vp_kernels.l1_u8_u8(ha->offset, ha->scale, ca,
 												   hb->offset, hb->scale, cb, n);

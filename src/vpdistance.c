@@ -147,46 +147,6 @@ ScalarDotU8U8(const uint8_t *a, const uint8_t *b, size_t n)
 }
 
 /*
- * ScalarL2F32U8
- *		Squared L2 distance between floats and a dequantized code.
- */
-static float
-ScalarL2F32U8(const float *q, float offset, float scale, const uint8_t *c,
-			  size_t n)
-{
-	float		sum = 0.0f;
-	size_t		i;
-
-	for (i = 0; i < n; i++)
-	{
-		float		d = q[i] - (offset + scale * (float) c[i]);
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-/*
- * ScalarL2U8U8
- *		Squared L2 distance between two dequantized codes.
- */
-static float
-ScalarL2U8U8(float oa, float sa, const uint8_t *a, float ob, float sb,
-			 const uint8_t *b, size_t n)
-{
-	float		sum = 0.0f;
-	size_t		i;
-
-	for (i = 0; i < n; i++)
-	{
-		float		d = (oa + sa * (float) a[i]) - (ob + sb * (float) b[i]);
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-/*
  * ScalarL1F32U8
  *		Taxicab distance between floats and a dequantized code.
  */
@@ -284,8 +244,7 @@ ScalarPopcountAndOr(const uint8_t *a, const uint8_t *b, size_t nbytes,
 
 static const VpDistanceKernels scalar_kernels = {
 	"scalar", ScalarL2Squared, ScalarInnerProduct, ScalarL1, ScalarCosineParts,
-	ScalarDotF32U8, ScalarDotU8U8, ScalarL2F32U8, ScalarL1F32U8,
-	ScalarL2U8U8, ScalarL1U8U8,
+	ScalarDotF32U8, ScalarDotU8U8, ScalarL1F32U8, ScalarL1U8U8,
 	ScalarPopcountXor, ScalarPopcountAndOr
 };
 
@@ -576,81 +535,6 @@ Avx2DotU8U8(const uint8_t *a, const uint8_t *b, size_t n)
 }
 
 /*
- * Avx2L2F32U8
- *		Squared L2 distance between floats and a dequantized code.
- */
-__attribute__((target("avx2,fma")))
-static float
-Avx2L2F32U8(const float *q, float offset, float scale, const uint8_t *c,
-			size_t n)
-{
-	const __m256 vo = _mm256_set1_ps(offset);
-	const __m256 vs = _mm256_set1_ps(scale);
-	__m256		acc0 = _mm256_setzero_ps();
-	__m256		acc1 = _mm256_setzero_ps();
-	size_t		i = 0;
-	float		sum;
-
-	for (; i + 16 <= n; i += 16)
-	{
-		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(q + i), _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i)))), vs, vo));
-		__m256		d1 = _mm256_sub_ps(_mm256_loadu_ps(q + i + 8), _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i + 8)))), vs, vo));
-
-		acc0 = _mm256_fmadd_ps(d0, d0, acc0);
-		acc1 = _mm256_fmadd_ps(d1, d1, acc1);
-	}
-	for (; i + 8 <= n; i += 8)
-	{
-		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(q + i), _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (c + i)))), vs, vo));
-
-		acc0 = _mm256_fmadd_ps(d0, d0, acc0);
-	}
-	sum = Avx2HorizontalSum(_mm256_add_ps(acc0, acc1));
-	for (; i < n; i++)
-	{
-		float		d = q[i] - (offset + scale * (float) c[i]);
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-/*
- * Avx2L2U8U8
- *		Squared L2 distance between two dequantized codes.
- */
-__attribute__((target("avx2,fma")))
-static float
-Avx2L2U8U8(float oa, float sa, const uint8_t *a, float ob, float sb,
-		   const uint8_t *b, size_t n)
-{
-	const __m256 voa = _mm256_set1_ps(oa);
-	const __m256 vsa = _mm256_set1_ps(sa);
-	const __m256 vob = _mm256_set1_ps(ob);
-	const __m256 vsb = _mm256_set1_ps(sb);
-	__m256		acc = _mm256_setzero_ps();
-	size_t		i = 0;
-	float		sum;
-
-	for (; i + 8 <= n; i += 8)
-	{
-		__m256		x = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (a + i)))), vsa, voa);
-		__m256		y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (b + i)))), vsb, vob);
-		__m256		d = _mm256_sub_ps(x, y);
-
-		acc = _mm256_fmadd_ps(d, d, acc);
-	}
-	sum = Avx2HorizontalSum(acc);
-	for (; i < n; i++)
-	{
-		float		d = (oa + sa * (float) a[i]) - (ob + sb * (float) b[i]);
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-/*
  * Avx2L1F32U8
  *		Taxicab distance between floats and a dequantized code.
  */
@@ -773,8 +657,7 @@ PopcntAndOr(const uint8_t *a, const uint8_t *b, size_t nbytes,
 
 static const VpDistanceKernels avx2_kernels = {
 	"avx2", Avx2L2Squared, Avx2InnerProduct, Avx2L1, Avx2CosineParts,
-	Avx2DotF32U8, Avx2DotU8U8, Avx2L2F32U8, Avx2L1F32U8,
-	Avx2L2U8U8, Avx2L1U8U8,
+	Avx2DotF32U8, Avx2DotU8U8, Avx2L1F32U8, Avx2L1U8U8,
 	PopcntXor, PopcntAndOr
 };
 
@@ -999,46 +882,6 @@ Avx512DotF32U8(const float *q, const uint8_t *c, size_t n)
 }
 
 /*
- * Avx512L2F32U8
- *		Squared L2 distance between floats and a dequantized code.
- */
-__attribute__((target("avx512f")))
-static float
-Avx512L2F32U8(const float *q, float offset, float scale, const uint8_t *c,
-			  size_t n)
-{
-	const __m512 vo = _mm512_set1_ps(offset);
-	const __m512 vs = _mm512_set1_ps(scale);
-	__m512		acc0 = _mm512_setzero_ps();
-	__m512		acc1 = _mm512_setzero_ps();
-	size_t		i = 0;
-	float		sum;
-
-	for (; i + 32 <= n; i += 32)
-	{
-		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(q + i), _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i)))), vs, vo));
-		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(q + i + 16), _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i + 16)))), vs, vo));
-
-		acc0 = _mm512_fmadd_ps(d0, d0, acc0);
-		acc1 = _mm512_fmadd_ps(d1, d1, acc1);
-	}
-	for (; i + 16 <= n; i += 16)
-	{
-		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(q + i), _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (c + i)))), vs, vo));
-
-		acc0 = _mm512_fmadd_ps(d0, d0, acc0);
-	}
-	sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-	for (; i < n; i++)
-	{
-		float		d = q[i] - (offset + scale * (float) c[i]);
-
-		sum += d * d;
-	}
-	return sum;
-}
-
-/*
  * Avx512L1F32U8
  *		Taxicab distance between floats and a dequantized code.
  */
@@ -1077,8 +920,7 @@ Avx512L1F32U8(const float *q, float offset, float scale, const uint8_t *c,
 /* the code-code kernels gain nothing from 512-bit lanes: AVX2's serve */
 static const VpDistanceKernels avx512_kernels = {
 	"avx512", Avx512L2Squared, Avx512InnerProduct, Avx512L1, Avx512CosineParts,
-	Avx512DotF32U8, Avx2DotU8U8, Avx512L2F32U8, Avx512L1F32U8,
-	Avx2L2U8U8, Avx2L1U8U8,
+	Avx512DotF32U8, Avx2DotU8U8, Avx512L1F32U8, Avx2L1U8U8,
 	PopcntXor, PopcntAndOr
 };
 
@@ -1086,8 +928,7 @@ static const VpDistanceKernels avx512_kernels = {
 
 VpDistanceKernels vp_kernels = {
 	"scalar", ScalarL2Squared, ScalarInnerProduct, ScalarL1, ScalarCosineParts,
-	ScalarDotF32U8, ScalarDotU8U8, ScalarL2F32U8, ScalarL1F32U8,
-	ScalarL2U8U8, ScalarL1U8U8,
+	ScalarDotF32U8, ScalarDotU8U8, ScalarL1F32U8, ScalarL1U8U8,
 	ScalarPopcountXor, ScalarPopcountAndOr
 };
 

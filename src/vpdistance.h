@@ -50,15 +50,9 @@ typedef struct VpDistanceKernels
 	float		(*dot_f32_u8) (const float *q, const uint8_t *c, size_t n);
 	/* sum of a[i] * b[i] for two 8-bit codes, exact (n <= 32768) */
 	uint32_t	(*dot_u8_u8) (const uint8_t *a, const uint8_t *b, size_t n);
-	/* sum of (q[i] - (offset + scale * c[i]))^2 */
-	float		(*l2_f32_u8) (const float *q, float offset, float scale,
-							  const uint8_t *c, size_t n);
 	/* sum of |q[i] - (offset + scale * c[i])| */
 	float		(*l1_f32_u8) (const float *q, float offset, float scale,
 							  const uint8_t *c, size_t n);
-	/* sum of ((oa + sa * a[i]) - (ob + sb * b[i]))^2 */
-	float		(*l2_u8_u8) (float oa, float sa, const uint8_t *a,
-							 float ob, float sb, const uint8_t *b, size_t n);
 	/* sum of |(oa + sa * a[i]) - (ob + sb * b[i])| */
 	float		(*l1_u8_u8) (float oa, float sa, const uint8_t *a,
 							 float ob, float sb, const uint8_t *b, size_t n);
