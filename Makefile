@@ -116,6 +116,11 @@ ifdef WERROR
 PG_CFLAGS += -Werror
 endif
 
+# Track header dependencies (PGXS does so only when the server was built
+# with --enable-depend): an object compiled against an older vpcodes.h or
+# vpdistance.h calls the kernels through the wrong slots of their table.
+override autodepend = yes
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 

@@ -65,6 +65,23 @@ VpCodeIsExact(VpCodeKind kind)
 }
 
 /*
+ * VpCodeError
+ *		An upper bound on the distance between a vector and what its code
+ *		stands for: in L2 (l1 false) or in L1 (l1 true).  An SQ8 element is
+ *		off by at most half its vector's scale.  0 for the exact kinds.
+ */
+double
+VpCodeError(VpCodeKind kind, int32_t dims, const void *code, int l1)
+{
+	double		half;
+
+	if (kind != VP_CODE_SQ8 || code == NULL)
+		return 0.0;
+	half = ((const VpSq8Header *) code)->scale / 2.0;
+	return l1 ? (double) dims * half : sqrt((double) dims) * half;
+}
+
+/*
  * VpCodeFixedBytes
  *		Bytes of every code of a fixed-size kind, rounded up so that each
  *		code in an array starts 8-byte aligned; 0 for SPARSE (variable).

@@ -119,6 +119,8 @@ extern int	VpQueryPrepare(VpCodeKind kind, VpMetric metric, int32_t dims,
 extern int	VpQueryFromCode(VpCodeKind kind, VpMetric metric, int32_t dims,
 							const void *code, VpQuery *q, float *buf);
 extern int	VpCodeIsExact(VpCodeKind kind);
+extern double VpCodeError(VpCodeKind kind, int32_t dims, const void *code,
+						  int l1);
 extern float VpSparseDistance(VpMetric metric, int32_t na, const int32_t *ia,
 							  const float *va, int32_t nb, const int32_t *ib,
 							  const float *vb);
