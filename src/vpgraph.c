@@ -684,14 +684,20 @@ GraphStageUnlock(const VpGraph *graph)
 /*
  * VpGraphImageCapture
  *		Read the counters an image is made to: every node below count has
- *		its pool slots below pool_used.  Returns 0 for an invalid graph.
+ *		its pool slots below pool_used.  The entry point is read first: a
+ *		node becomes the entry only once staged, so the one read is below
+ *		the count read after it (a later, higher entry is not in the image;
+ *		the one read stays a valid start).  Returns 0 for an invalid graph.
  */
 int
 VpGraphImageCapture(const VpGraph *graph, VpGraphImageHeader *hdr)
 {
+	VpNodeId	entry;
+
 	if (!GraphIsValid(graph))
 		return 0;
 	memset(hdr, 0, sizeof(VpGraphImageHeader));
+	entry = LoadAcquire(&graph->entry_point);
 	GraphStageLock(graph);
 	hdr->params = graph->params;
 	hdr->count = graph->count;
@@ -701,9 +707,7 @@ VpGraphImageCapture(const VpGraph *graph, VpGraphImageHeader *hdr)
 	hdr->params.capacity = hdr->count;
 	hdr->params.arena_bytes = 0;
 	hdr->deleted_count = LoadAcquire(&graph->deleted_count);
-	hdr->entry_point = LoadAcquire(&graph->entry_point);
-	if (hdr->entry_point >= hdr->count)
-		hdr->entry_point = VP_INVALID_NODE;
+	hdr->entry_point = entry < hdr->count ? entry : VP_INVALID_NODE;
 	return 1;
 }
 
@@ -832,6 +836,31 @@ CheckList(const int32_t *list, int maxn, int32_t count)
 }
 
 /*
+ * HighestLinkedNode
+ *		The linked, present node of the highest level below count, or
+ *		VP_INVALID_NODE.  An image has nodes but no entry point when it was
+ *		captured while its first node was being linked (or while every node
+ *		was unlinked or gone); its linked nodes need a start all the same.
+ */
+static VpNodeId
+HighestLinkedNode(const VpGraph *graph, int32_t count)
+{
+	VpNodeId	best = VP_INVALID_NODE;
+	int32_t		i;
+
+	for (i = 0; i < count; i++)
+	{
+		uint8_t		flags = LoadFlags(NodeFlags(graph, i));
+
+		if ((flags & NODE_LINKED) && !(flags & NODE_GONE) &&
+			(best == VP_INVALID_NODE ||
+			 NodeInfo(graph, i)->level > NodeInfo(graph, best)->level))
+			best = i;
+	}
+	return best;
+}
+
+/*
  * VpGraphImageRestore
  *		Install an image into graph, freshly laid out with the same dims, m,
  *		metric and codes and room for its nodes.  Every field is checked
@@ -867,7 +896,7 @@ VpGraphImageRestore(VpGraph *graph, const VpGraphImageHeader *hdr,
 		return "the image's counts do not fit the graph";
 	if (bytes != VpGraphImageBytes(hdr))
 		return "the image has the wrong length";
-	if ((count == 0) != (hdr->entry_point == VP_INVALID_NODE) ||
+	if ((count == 0 && hdr->entry_point != VP_INVALID_NODE) ||
 		hdr->entry_point < VP_INVALID_NODE || hdr->entry_point >= count)
 		return "the image's entry point is invalid";
 
@@ -907,6 +936,8 @@ VpGraphImageRestore(VpGraph *graph, const VpGraphImageHeader *hdr,
 	graph->deleted_count = deleted;
 	graph->rng_state = hdr->rng_state;
 	graph->entry_point = hdr->entry_point;
+	if (graph->entry_point == VP_INVALID_NODE)
+		graph->entry_point = HighestLinkedNode(graph, count);
 	graph->arena_used = 0;
 	StoreRelease(&graph->count, count);
 	return NULL;

@@ -2467,6 +2467,11 @@ TestImage(const float *data)
 		h2.entry_point = n;
 		back = Restored(graph, &h2, image, bytes, data, &why);
 		Check(back == NULL, "entry point out of range refused (%s)", why);
+		h2.entry_point = VP_INVALID_NODE;
+		back = Restored(graph, &h2, image, bytes, data, &why);
+		Check(back != NULL && SearchesEqual(graph, back, queries, n_query, 40),
+			  "an image captured before its entry point was set starts from its highest node");
+		free(back);
 		memcpy(bad, image, bytes);
 		infos[5].level = VP_GRAPH_MAX_LEVEL;
 		Check(Restored(graph, &hdr, bad, bytes, data, &why) == NULL,
