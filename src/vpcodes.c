@@ -190,45 +190,48 @@ SparseIsValid(const VpVector *v, int32_t dims)
  *		range (factor normalises for cosine; 1 otherwise).  Each element is
  *		rounded to the nearest of 256 levels between the smallest and the
  *		largest element, so both extremes are exact.  Scaling by a positive
- *		factor keeps the order of elements, so the range is found first and
- *		the scaled vector never needs a buffer.
+ *		factor keeps the order of elements, so the range is found on x
+ *		itself and the scaled vector never needs a buffer.  Single
+ *		precision with a reciprocal throughout: a load encodes every vector
+ *		of the index, and the loops vectorise; the level picked can differ
+ *		from the exact nearest one only within rounding of a half step,
+ *		which the re-ranking bound's slack covers (vpscan.c).
  */
 static void
 EncodeSq8(const float *x, int32_t n, double factor, void *code)
 {
 	VpSq8Header *h = (VpSq8Header *) code;
 	uint8_t    *c = (uint8_t *) code + sizeof(VpSq8Header);
-	float		lo = (float) (x[0] * factor);
-	float		hi = lo;
-	double		step;
-	double		csum = 0.0;
+	float		f = (float) factor;
+	float		xmin = x[0];
+	float		xmax = x[0];
+	float		lo;
+	float		step;
+	float		inv;
+	uint32_t	csum = 0;
 	uint32_t	csq = 0;
 	int32_t		i;
 
 	for (i = 1; i < n; i++)
 	{
-		float		e = (float) (x[i] * factor);
-
-		if (e < lo)
-			lo = e;
-		if (e > hi)
-			hi = e;
+		xmin = x[i] < xmin ? x[i] : xmin;
+		xmax = x[i] > xmax ? x[i] : xmax;
 	}
-	step = (hi > lo) ? ((double) hi - lo) / 255.0 : 0.0;
+	lo = xmin * f;
+	/* in double: the range of extreme elements overflows a float */
+	step = (float) (((double) xmax * f - lo) / 255.0);
+	inv = step > 0.0f ? 1.0f / step : 0.0f;
 	h->offset = lo;
-	h->scale = (float) step;
+	h->scale = step;
 	for (i = 0; i < n; i++)
 	{
-		long		r = step > 0.0 ?
-			lrint(((double) (float) (x[i] * factor) - lo) / step) : 0;
+		float		level = (x[i] * f - lo) * inv + 0.5f;
+		uint32_t	r = level <= 0.0f ? 0 :
+			level >= 255.0f ? 255 : (uint32_t) level;
 
-		if (r < 0)
-			r = 0;
-		else if (r > 255)
-			r = 255;
 		c[i] = (uint8_t) r;
-		csum += (double) r;
-		csq += (uint32_t) (r * r);
+		csum += r;
+		csq += r * r;
 	}
 	h->csum = (float) csum;
 	h->csq = csq;
