@@ -48,6 +48,9 @@
 #include "postgres.h"
 
 #include <limits.h>
+#ifndef WIN32
+#include <sys/mman.h>
+#endif
 
 #include "access/xact.h"
 #include "catalog/objectaccess.h"
@@ -398,6 +401,29 @@ static inline VpGraph *
 RegionGraph(dsa_pointer region)
 {
 	return (VpGraph *) ((char *) RegionHeader(region) + VP_REGION_ALIGN);
+}
+
+/*
+ * Map the pages of a new region into this backend in one call, where the
+ * kernel offers it (Linux 5.14 and later; elsewhere a no-op).  A build or
+ * load writes every page of its region once, and taking one page fault per
+ * 4 kB page was a quarter of a snapshot load in a virtual machine, where
+ * faults are dear.  The contents are untouched; a failure only means the
+ * faults come one by one.
+ */
+static void
+PrefaultRegion(void *start, size_t bytes)
+{
+#if defined(MADV_POPULATE_WRITE)
+	uintptr_t	page = (uintptr_t) sysconf(_SC_PAGESIZE);
+	uintptr_t	from = (uintptr_t) start & ~(page - 1);
+	uintptr_t	to = ((uintptr_t) start + bytes + page - 1) & ~(page - 1);
+
+	(void) madvise((void *) from, to - from, MADV_POPULATE_WRITE);
+#else
+	(void) start;
+	(void) bytes;
+#endif
 }
 
 /*
@@ -1076,6 +1102,7 @@ VpCacheBuildGraph(VpCacheSlot *slot, const VpGraphParams *params,
 	}
 	LWLockRelease(cache->lock);
 
+	PrefaultRegion(RegionGraph(region), bytes - VP_REGION_ALIGN);
 	graph = VpGraphInit(RegionGraph(region), bytes - VP_REGION_ALIGN, params);
 	if (graph == NULL ||
 		(copy_from != NULL && VpGraphCopy(graph, copy_from) != 0))

@@ -72,6 +72,7 @@ typedef struct VpBuildReport
 {
 	VpGraphOrigin origin;
 	double		build_ms;
+	double		repair_ms;		/* of build_ms: the reachability check */
 	int32		repaired;		/* nodes linked in by the repair */
 	int32		unreachable;	/* left unreachable */
 	/* a load: the snapshot's, and whether the graph is still just that */

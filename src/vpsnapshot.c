@@ -426,7 +426,14 @@ SaveTarget(const VpSnapshotTarget *target, bool repair)
 		INSTR_TIME_SET_CURRENT(elapsed);
 		INSTR_TIME_SUBTRACT(elapsed, start);
 		VpCacheNoteSaved(slot, target->changes, sizeof(hdr) + hdr.image_bytes);
-		ereport(DEBUG1,
+
+		/*
+		 * At LOG, as builds and loads are: a save comes at most once per
+		 * snapshot_interval per changed graph, and its cost is what a user
+		 * weighs when choosing that interval.  The writer is connected to no
+		 * database, so the index is named by OIDs.
+		 */
+		ereport(LOG,
 				(errmsg("saved snapshot of hnsw index %u in database %u: %d nodes, %zu bytes in %.1f ms",
 						target->indexoid, target->dbid, hdr.image_header.count,
 						(size_t) (sizeof(hdr) + hdr.image_bytes),

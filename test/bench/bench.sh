@@ -619,6 +619,28 @@ set_fig "$VP_DB" graph_mb "$(awk -v x="$(cut -d'|' -f3 <<<"$row")" 'BEGIN { prin
 set_fig "$VP_DB" graph_bpn "$(awk -v x="$(cut -d'|' -f3 <<<"$row")" -v n="$NROWS" 'BEGIN { printf "%.1f", x / n }')"
 echo "graph: ${VAL[$VP_DB:graph_mb]} MB of shared memory for $NROWS nodes (${VAL[$VP_DB:graph_bpn]} bytes per node)"
 
+# The graph phase of that CREATE INDEX (what a rebuild from the pages
+# costs: the same code) and the reachability check within it, from its LOG
+# line; the first snapshot, which the writer saves right after the build
+# (its LOG line gives the time); the verifier on the index just built.
+# Each only where this vecpersist has it.
+if [ "$(sql "$VP_DB" "SELECT count(*) FROM pg_attribute WHERE attrelid = 'vecpersist_cache'::regclass AND attname = 'snapshot_bytes'")" = 1 ]; then
+	set_fig "$VP_DB" graph_build_ms "$(sql "$VP_DB" "SELECT round(build_ms) FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass")"
+	rep=$(grep -o 'the reachability check took [0-9.]* ms' "$DIR/server.log" | tail -n 1 | grep -o '[0-9][0-9.]*' || true)
+	[ -z "$rep" ] || set_fig "$VP_DB" repair_ms "$rep"
+	deadline=$((SECONDS + STEP_TIMEOUT))
+	until [ "$(sql "$VP_DB" "SELECT snapshot_at IS NOT NULL FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass")" = t ]; do
+		[ "$SECONDS" -lt "$deadline" ] || die "no snapshot of items_v_idx was saved within $STEP_TIMEOUT s of its build"
+		sleep 0.1
+	done
+	set_fig "$VP_DB" snap_bpn "$(sql "$VP_DB" "SELECT round(snapshot_bytes::numeric / nodes, 1) FROM vecpersist_cache WHERE index = 'items_v_idx'::regclass")"
+	save=$(grep -o 'saved snapshot of hnsw index [0-9]* .* in [0-9.]* ms' "$DIR/server.log" | tail -n 1 | grep -o '[0-9.]* ms$' | grep -o '^[0-9.]*' || true)
+	[ -z "$save" ] || set_fig "$VP_DB" snap_save_ms "$save"
+	set_fig "$VP_DB" check_ms "$(timed "$VP_DB" "SELECT vecpersist_check('items_v_idx')")"
+	set_fig "$VP_DB" check_heap_ms "$(timed "$VP_DB" "SELECT vecpersist_check('items_v_idx', true)")"
+	echo "graph phase ${VAL[$VP_DB:graph_build_ms]} ms (reachability check ${VAL[$VP_DB:repair_ms]:-?} ms); snapshot ${VAL[$VP_DB:snap_bpn]} bytes per node, saved in ${VAL[$VP_DB:snap_save_ms]:-?} ms; vecpersist_check ${VAL[$VP_DB:check_ms]} ms, with heapallindexed ${VAL[$VP_DB:check_heap_ms]} ms"
+fi
+
 # --- exact answers ---------------------------------------------------------------------
 step "Exact top $K of $QUERIES queries (sequential scan, index scans disabled)"
 client truth "$VP_DB" "$IN/queries.tsv" "$K" "$IN/truth.tsv"
@@ -973,6 +995,12 @@ FIGS=(
 	"index_bpr|index size per table row|B|lower|0"
 	"graph_mb|graph in shared memory (vecpersist_cache.bytes)|MB|lower|1"
 	"graph_bpn|graph bytes per node|B|lower|0"
+	"graph_build_ms|graph phase of that CREATE INDEX (vecpersist_cache.build_ms; a rebuild from the pages is the same work)|ms|lower|0"
+	"repair_ms|of which the reachability check and repair (its LOG line)|ms|lower|1"
+	"snap_bpn|snapshot file per node (vecpersist_cache.snapshot_bytes / nodes)|B|lower|0"
+	"snap_save_ms|saving that snapshot (the writer's LOG line)|ms|lower|1"
+	"check_ms|vecpersist_check(index)|ms|lower|0"
+	"check_heap_ms|vecpersist_check(index, heapallindexed => true)|ms|lower|0"
 	"first_cold_ms|first query after restart, no prewarm|ms|lower|2"
 	"cold_origin|graph after that restart: origin (vecpersist_cache.origin)||text|0"
 	"cold_load_ms|graph after that restart: load_ms|ms|lower|0"

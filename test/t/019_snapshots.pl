@@ -182,16 +182,6 @@ sub log_since
 	return slurp_file($n->logfile, $offset);
 }
 
-# Load times (ms) of $index in $db logged by $n since $offset.
-sub logged_loads
-{
-	my ($n, $offset, $index, $db) = @_;
-	my @ms = (log_since($n, $offset) =~
-		  /loaded hnsw graph of index "\Q$index\E" in database "\Q$db\E" in ([0-9.]+) ms/g
-	);
-	return @ms;
-}
-
 # The reasons logged by $n since $offset for not using a snapshot of $index.
 sub logged_rejections
 {
