@@ -401,6 +401,8 @@ MarkDeadByKeys(VpGraph *graph, const uint64 *keys, int64 nkeys,
 	return marked;
 }
 
+static int	BuildThreads(uint64 nodes);
+
 /*
  * Link every live node the graph cannot reach or find (see
  * vpgraphrepair.c) and log what was done.  A graph just built also gets
@@ -415,7 +417,9 @@ RepairGraph(Relation index, VpGraph *graph, int flags, VpRepairStats *stats)
 											  ALLOCSET_DEFAULT_SIZES);
 	VpAllocator allocator = VpMakeAllocator(cxt);
 
-	if (VpGraphRepair(graph, &allocator, flags, stats) != 0)
+	if (VpGraphRepair(graph, &allocator, flags,
+					  (flags & VP_REPAIR_WEAK) ?
+					  BuildThreads(VpGraphCount(graph)) : 1, stats) != 0)
 		elog(ERROR, "could not check the reachability of an hnsw graph");
 	if (stats->repaired > 0 || stats->holes > 0)
 		ereport(LOG,

@@ -297,14 +297,17 @@ typedef struct VpRepairStats
  * again.  With VP_REPAIR_GONE (after a load that found nodes gone) first
  * replace every list entry naming a gone node by the nearest of the nodes
  * that gone node listed.  Runs beside searches and inserts (it takes the
- * node locks); the counts are then approximate.  Memory comes from
- * allocator.  Returns 0, or -1 if memory or arguments fail.
+ * node locks); the counts are then approximate.  The searches of the weak
+ * check run on nthreads threads (the calling one included; no caller code
+ * runs in the others, and they block every signal).  Memory comes from
+ * allocator, always in the calling thread.  Returns 0, or -1 if memory or
+ * arguments fail.
  */
 #define VP_REPAIR_WEAK		0x01
 #define VP_REPAIR_GONE		0x02
 
 extern int	VpGraphRepair(VpGraph *graph, const VpAllocator *allocator,
-						  int flags, VpRepairStats *stats);
+						  int flags, int nthreads, VpRepairStats *stats);
 
 /*
  * Count the live nodes not reachable from the entry point; the first

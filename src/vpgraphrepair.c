@@ -57,6 +57,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -451,21 +453,125 @@ FoundBySelf(const VpGraph *graph, VpGraphScratch *scratch, const Reach *r,
 	return 0;
 }
 
+/* The self-searches of the weak check, shared by the threads doing them */
+typedef struct WeakShared
+{
+	const VpGraph *graph;
+	const Reach *r;
+	const VpNodeId *ids;		/* the nodes to search for */
+	uint8_t    *missed;			/* per entry of ids: not found */
+	int32_t		n;
+	int32_t		next;			/* next entry to take (atomic) */
+	int			ef;
+} WeakShared;
+
+typedef struct WeakWorker
+{
+	WeakShared *shared;
+	VpGraphScratch *scratch;
+	pthread_t	thread;
+} WeakWorker;
+
+static void *
+WeakThreadMain(void *arg)
+{
+	WeakWorker *worker = (WeakWorker *) arg;
+	WeakShared *sh = worker->shared;
+
+	for (;;)
+	{
+		int32_t		j = __atomic_fetch_add(&sh->next, 1, __ATOMIC_RELAXED);
+
+		if (j >= sh->n)
+			break;
+		sh->missed[j] = !FoundBySelf(sh->graph, worker->scratch, sh->r,
+									 sh->ids[j], sh->ef);
+	}
+	return NULL;
+}
+
+/*
+ * SearchForSelves
+ *		Search for each of the n nodes of ids with up to nthreads threads
+ *		(the calling one included; scratches for the others come from
+ *		allocator, here, and fewer threads run if they cannot be had), and
+ *		set missed[j] for those not found.  The searches only read the
+ *		graph, so the verdicts are those of one thread.  Every signal is
+ *		blocked in the extra threads, as in the bulk build.
+ */
+static void
+SearchForSelves(const VpGraph *graph, VpGraphScratch *scratch, const Reach *r,
+				const VpNodeId *ids, uint8_t *missed, int32_t n, int ef,
+				int nthreads, const VpAllocator *allocator)
+{
+	WeakShared	sh;
+	WeakWorker	workers[VP_GRAPH_MAX_THREADS];
+	sigset_t	all;
+	sigset_t	old;
+	int			have = 1;
+	int			started = 1;
+	int			i;
+
+	memset(&sh, 0, sizeof(sh));
+	sh.graph = graph;
+	sh.r = r;
+	sh.ids = ids;
+	sh.missed = missed;
+	sh.n = n;
+	sh.ef = ef;
+	nthreads = Max(1, Min(nthreads, VP_GRAPH_MAX_THREADS));
+	if (n < 1000)
+		nthreads = 1;
+	workers[0].shared = &sh;
+	workers[0].scratch = scratch;
+	for (i = 1; i < nthreads; i++)
+	{
+		workers[i].shared = &sh;
+		workers[i].scratch = VpGraphScratchCreate(allocator, graph,
+												  scratch->max_ef, 0);
+		if (workers[i].scratch == NULL)
+			break;
+		have++;
+	}
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 1; i < have; i++)
+	{
+		if (pthread_create(&workers[i].thread, NULL, WeakThreadMain,
+						   &workers[i]) != 0)
+			break;
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	WeakThreadMain(&workers[0]);
+	for (i = 1; i < started; i++)
+		pthread_join(workers[i].thread, NULL);
+	for (i = 1; i < have; i++)
+		VpGraphScratchDestroy(workers[i].scratch);
+}
+
 /*
  * RepairWeak
  *		Find the reached live nodes listed by at most m others that a
  *		search for themselves (2m wide) misses, and link them in (see the
- *		file header).  Returns whether any link changed; -1 without memory.
+ *		file header).  The searches, most of the check's time, run on
+ *		nthreads threads; the linking in runs in the calling one.  Returns
+ *		whether any link changed; -1 without memory.
  */
 static int
 RepairWeak(VpGraph *graph, VpGraphScratch *scratch, Reach *r,
-		   const VpAllocator *allocator, VpRepairStats *stats)
+		   const VpAllocator *allocator, int nthreads, VpRepairStats *stats)
 {
 	int			m = graph->params.m;
 	int			check_ef = Min(2 * m, scratch->max_ef);
 	uint16_t   *listed;
+	uint8_t    *missed;
+	int32_t		ncandidates = 0;
 	int32_t		nqueued = 0;
 	VpNodeId	id;
+	int32_t		j;
 
 	listed = allocator->alloc(allocator->ctx, sizeof(uint16_t) * ((size_t) r->count + 1));
 	if (listed == NULL)
@@ -491,10 +597,20 @@ RepairWeak(VpGraph *graph, VpGraphScratch *scratch, Reach *r,
 	}
 	for (id = 0; id < r->count; id++)
 		if (listed[id] <= m && BitTest(r->reached, id) &&
-			!BitTest(r->member, id) && MustReach(graph, id) &&
-			!FoundBySelf(graph, scratch, r, id, check_ef))
-			r->queue[nqueued++] = id;
+			!BitTest(r->member, id) && MustReach(graph, id))
+			r->queue[ncandidates++] = id;
 	allocator->free(allocator->ctx, listed);
+
+	missed = allocator->alloc(allocator->ctx, (size_t) ncandidates + 1);
+	if (missed == NULL)
+		return -1;
+	SearchForSelves(graph, scratch, r, r->queue, missed, ncandidates,
+					check_ef, nthreads, allocator);
+	for (j = 0; j < ncandidates; j++)
+		if (missed[j])
+			r->queue[nqueued++] = r->queue[j];
+	allocator->free(allocator->ctx, missed);
+
 	stats->weak = nqueued;
 	for (id = 0; id < nqueued; id++)
 	{
@@ -661,14 +777,15 @@ RepairGone(VpGraph *graph, VpGraphScratch *scratch, int32_t count,
  * VpGraphRepair
  *		Fill the holes of gone nodes (VP_REPAIR_GONE), link every live node
  *		the entry point cannot reach, then every hidden one, then
- *		(VP_REPAIR_WEAK) every weak one (see vpgraph.h), then whatever the
- *		forced links of the later steps cut off.  Uses the node locks like an insert, so
+ *		(VP_REPAIR_WEAK) every weak one (see vpgraph.h; its searches on
+ *		nthreads threads), then whatever the forced links of the later
+ *		steps cut off.  Uses the node locks like an insert, so
  *		searches (and inserts) may go on meanwhile; the counts are then
  *		approximate.
  */
 int
 VpGraphRepair(VpGraph *graph, const VpAllocator *allocator, int flags,
-			  VpRepairStats *stats)
+			  int nthreads, VpRepairStats *stats)
 {
 	Reach		r;
 	VpGraphScratch *scratch;
@@ -704,7 +821,7 @@ VpGraphRepair(VpGraph *graph, const VpAllocator *allocator, int flags,
 										 &stats->unreachable, &stats->repaired);
 	changed = RepairHidden(graph, scratch, &r, stats);
 	if (flags & VP_REPAIR_WEAK)
-		weak = RepairWeak(graph, scratch, &r, allocator, stats);
+		weak = RepairWeak(graph, scratch, &r, allocator, nthreads, stats);
 	if (changed || weak > 0)
 		stats->remaining = RepairUnreachable(graph, scratch, &r, &ignored,
 											 &stats->repaired);

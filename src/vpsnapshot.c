@@ -349,7 +349,7 @@ RepairTarget(VpCacheSlot *slot, const VpSnapshotTarget *target)
 		MemoryContextDelete(cxt);
 		return;
 	}
-	rc = VpGraphRepair(graph, &allocator, 0, &stats);
+	rc = VpGraphRepair(graph, &allocator, 0, 1, &stats);
 	VpCacheLinkEnd(slot);
 	MemoryContextDelete(cxt);
 	if (rc != 0)

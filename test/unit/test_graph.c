@@ -2654,7 +2654,7 @@ TestRepair(const float *data)
 	found = SelfFound(graph, data, n, 400);
 	Check(found <= n - 20, "cut nodes are not found (%d of %d found)", found, n);
 	t0 = Now();
-	Check(VpGraphRepair(graph, &allocator, 0, &stats) == 0, "repair runs");
+	Check(VpGraphRepair(graph, &allocator, 0, 1, &stats) == 0, "repair runs");
 	printf("  cut graph: %d unreachable, %d repaired, %d left, in %.1f ms\n",
 		   stats.unreachable, stats.repaired, stats.remaining, (Now() - t0) * 1e3);
 	Check(stats.unreachable == nlost && stats.remaining == 0,
@@ -2703,7 +2703,7 @@ TestRepair(const float *data)
 		printf("  (source graph: %d of %d found by their own vector at ef 40)\n",
 			   SelfFound(src, data, n, 40), n);
 		t0 = Now();
-		Check(VpGraphRepair(back, &allocator, VP_REPAIR_GONE | VP_REPAIR_WEAK,
+		Check(VpGraphRepair(back, &allocator, VP_REPAIR_GONE | VP_REPAIR_WEAK, 2,
 							&stats) == 0, "repair of a graph with gone nodes runs");
 		after = SelfFound(back, data, n, 40);
 		for (i = 0; i < n; i++)
@@ -2739,12 +2739,22 @@ TestRepair(const float *data)
 	{
 		VpGraphParams tp = MakeParams(128, 4, 8, VP_METRIC_L2, VP_CODE_SQ8, n, 43);
 		VpGraph    *thin = Build(&tp, data, n, NULL);
+		VpGraph    *alone = NewGraph(&tp);
+		VpRepairStats alone_stats;
 		int			before = SelfFound(thin, data, n, 400);
 		int			after;
 
+		/* the same repair in one thread, on a copy, to compare with */
+		Check(VpGraphCopy(alone, thin) == 0, "thin graph copied");
+		VpGraphRepair(alone, &allocator, VP_REPAIR_WEAK, 1, &alone_stats);
 		t0 = Now();
-		VpGraphRepair(thin, &allocator, VP_REPAIR_WEAK, &stats);
+		VpGraphRepair(thin, &allocator, VP_REPAIR_WEAK, 2, &stats);
 		after = SelfFound(thin, data, n, 400);
+		Check(stats.weak == alone_stats.weak && stats.repaired == alone_stats.repaired &&
+			  SearchesEqual(thin, alone, data, 200, 40),
+			  "the weak check's searches in two threads find what one thread does "
+			  "(%d and %d weak)", stats.weak, alone_stats.weak);
+		free(alone);
 		printf("  m 4, ef_construction 8, sq8: %d unreachable, %d hidden, %d weak, "
 			   "%d left after repair (%.1f ms); self-found at ef 400: %d -> %d of %d\n",
 			   stats.unreachable, stats.hidden, stats.weak, stats.remaining,
