@@ -904,7 +904,8 @@ BuildGraph(Relation index, VpHome *home, bool report_progress,
 		 * the snapshot) first fills the holes they left in the lists, before
 		 * the nodes staged since the snapshot search the graph for their
 		 * neighbours, and then gets the check for weakly listed nodes as a
-		 * build does.
+		 * build does (filling holes re-selects lists, which can drop any of
+		 * their entries).
 		 */
 		if (gone > 0)
 		{

@@ -35,7 +35,11 @@
  * with a wider search for its neighbours.  On that graph: 4,194 of 30,000
  * nodes checked, 190 linked in, and no row missed at ef_search 400 (17
  * before), for a few percent of the build's time.  The check is left out
- * after a snapshot load or a deletion pass, which change no node's list.
+ * after a deletion pass, which changes no node's list, and after a load
+ * that found no node gone.  After one that did, it looks at every node:
+ * filling the holes re-selects lists, which can drop any of their entries
+ * (checking only the nodes the gone ones listed left up to 19 of 3,580
+ * rows missed at ef_search 40 where the whole check left at most 5).
  *
  * A snapshot load leaves the nodes of items VACUUM recycled since the
  * snapshot gone: no code, never traversed, so every list entry naming one
@@ -453,15 +457,17 @@ FoundBySelf(const VpGraph *graph, VpGraphScratch *scratch, const Reach *r,
 	return 0;
 }
 
-/* The self-searches of the weak check, shared by the threads doing them */
+/* A step of the weak check, shared by the threads doing it */
 typedef struct WeakShared
 {
-	const VpGraph *graph;
+	VpGraph    *graph;
 	const Reach *r;
-	const VpNodeId *ids;		/* the nodes to search for */
-	uint8_t    *missed;			/* per entry of ids: not found */
+	const VpNodeId *ids;		/* the nodes to search for, or to link in */
+	uint8_t    *missed;			/* searching: per entry of ids, not found */
+	int			linking;		/* link the ids in rather than search */
 	int32_t		n;
 	int32_t		next;			/* next entry to take (atomic) */
+	int32_t		repaired;		/* linking: nodes linked in (atomic) */
 	int			ef;
 } WeakShared;
 
@@ -484,60 +490,41 @@ WeakThreadMain(void *arg)
 
 		if (j >= sh->n)
 			break;
-		sh->missed[j] = !FoundBySelf(sh->graph, worker->scratch, sh->r,
-									 sh->ids[j], sh->ef);
+		if (!sh->linking)
+			sh->missed[j] = !FoundBySelf(sh->graph, worker->scratch, sh->r,
+										 sh->ids[j], sh->ef);
+		else if (Reconnect(sh->graph, worker->scratch, sh->r, sh->ids[j],
+						   sh->ef))
+			__atomic_fetch_add(&sh->repaired, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
 
 /*
- * SearchForSelves
- *		Search for each of the n nodes of ids with up to nthreads threads
- *		(the calling one included; scratches for the others come from
- *		allocator, here, and fewer threads run if they cannot be had), and
- *		set missed[j] for those not found.  The searches only read the
- *		graph, so the verdicts are those of one thread.  Every signal is
- *		blocked in the extra threads, as in the bulk build.
+ * RunWeakStep
+ *		Do sh's step for each of its ids with the calling thread and the
+ *		extra workers (each with its own scratch).  The searches only read
+ *		the graph, so their verdicts are those of one thread; the linking
+ *		takes the node locks as concurrent inserts do, so which lists end up
+ *		holding a node can depend on the order.  Every signal is blocked in
+ *		the extra threads, as in the bulk build.
  */
 static void
-SearchForSelves(const VpGraph *graph, VpGraphScratch *scratch, const Reach *r,
-				const VpNodeId *ids, uint8_t *missed, int32_t n, int ef,
-				int nthreads, const VpAllocator *allocator)
+RunWeakStep(WeakShared *sh, WeakWorker *workers, int nworkers)
 {
-	WeakShared	sh;
-	WeakWorker	workers[VP_GRAPH_MAX_THREADS];
 	sigset_t	all;
 	sigset_t	old;
-	int			have = 1;
 	int			started = 1;
 	int			i;
 
-	memset(&sh, 0, sizeof(sh));
-	sh.graph = graph;
-	sh.r = r;
-	sh.ids = ids;
-	sh.missed = missed;
-	sh.n = n;
-	sh.ef = ef;
-	nthreads = Max(1, Min(nthreads, VP_GRAPH_MAX_THREADS));
-	if (n < 1000)
-		nthreads = 1;
-	workers[0].shared = &sh;
-	workers[0].scratch = scratch;
-	for (i = 1; i < nthreads; i++)
-	{
-		workers[i].shared = &sh;
-		workers[i].scratch = VpGraphScratchCreate(allocator, graph,
-												  scratch->max_ef, 0);
-		if (workers[i].scratch == NULL)
-			break;
-		have++;
-	}
-
+	sh->next = 0;
+	if (sh->n < 1000)
+		nworkers = 1;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (i = 1; i < have; i++)
+	for (i = 1; i < nworkers; i++)
 	{
+		workers[i].shared = sh;
 		if (pthread_create(&workers[i].thread, NULL, WeakThreadMain,
 						   &workers[i]) != 0)
 			break;
@@ -545,20 +532,20 @@ SearchForSelves(const VpGraph *graph, VpGraphScratch *scratch, const Reach *r,
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
+	workers[0].shared = sh;
 	WeakThreadMain(&workers[0]);
 	for (i = 1; i < started; i++)
 		pthread_join(workers[i].thread, NULL);
-	for (i = 1; i < have; i++)
-		VpGraphScratchDestroy(workers[i].scratch);
 }
 
 /*
  * RepairWeak
  *		Find the reached live nodes listed by at most m others that a
  *		search for themselves (2m wide) misses, and link them in (see the
- *		file header).  The searches, most of the check's time, run on
- *		nthreads threads; the linking in runs in the calling one.  Returns
- *		whether any link changed; -1 without memory.
+ *		file header).  The searches, most
+ *		of the check's time, and the linking in of the nodes they miss run
+ *		on nthreads threads.  Returns whether any link changed; -1 without
+ *		memory.
  */
 static int
 RepairWeak(VpGraph *graph, VpGraphScratch *scratch, Reach *r,
@@ -568,6 +555,9 @@ RepairWeak(VpGraph *graph, VpGraphScratch *scratch, Reach *r,
 	int			check_ef = Min(2 * m, scratch->max_ef);
 	uint16_t   *listed;
 	uint8_t    *missed;
+	WeakShared	sh;
+	WeakWorker	workers[VP_GRAPH_MAX_THREADS];
+	int			nworkers;
 	int32_t		ncandidates = 0;
 	int32_t		nqueued = 0;
 	VpNodeId	id;
@@ -604,19 +594,40 @@ RepairWeak(VpGraph *graph, VpGraphScratch *scratch, Reach *r,
 	missed = allocator->alloc(allocator->ctx, (size_t) ncandidates + 1);
 	if (missed == NULL)
 		return -1;
-	SearchForSelves(graph, scratch, r, r->queue, missed, ncandidates,
-					check_ef, nthreads, allocator);
+
+	/* scratches for the extra threads, all allocated here */
+	nthreads = Max(1, Min(nthreads, VP_GRAPH_MAX_THREADS));
+	workers[0].scratch = scratch;
+	for (nworkers = 1; nworkers < nthreads; nworkers++)
+	{
+		workers[nworkers].scratch = VpGraphScratchCreate(allocator, graph,
+														 scratch->max_ef, 0);
+		if (workers[nworkers].scratch == NULL)
+			break;
+	}
+
+	memset(&sh, 0, sizeof(sh));
+	sh.graph = graph;
+	sh.r = r;
+	sh.ids = r->queue;
+	sh.missed = missed;
+	sh.n = ncandidates;
+	sh.ef = check_ef;
+	RunWeakStep(&sh, workers, nworkers);
 	for (j = 0; j < ncandidates; j++)
 		if (missed[j])
 			r->queue[nqueued++] = r->queue[j];
 	allocator->free(allocator->ctx, missed);
-
 	stats->weak = nqueued;
-	for (id = 0; id < nqueued; id++)
-	{
-		if (Reconnect(graph, scratch, r, r->queue[id], scratch->max_ef))
-			stats->repaired++;
-	}
+
+	sh.linking = 1;
+	sh.n = nqueued;
+	sh.ef = scratch->max_ef;
+	RunWeakStep(&sh, workers, nworkers);
+	stats->repaired += sh.repaired;
+
+	for (j = 1; j < nworkers; j++)
+		VpGraphScratchDestroy(workers[j].scratch);
 	return nqueued > 0;
 }
 
