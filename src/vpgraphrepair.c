@@ -542,10 +542,9 @@ RunWeakStep(WeakShared *sh, WeakWorker *workers, int nworkers)
  * RepairWeak
  *		Find the reached live nodes listed by at most m others that a
  *		search for themselves (2m wide) misses, and link them in (see the
- *		file header).  The searches, most
- *		of the check's time, and the linking in of the nodes they miss run
- *		on nthreads threads.  Returns whether any link changed; -1 without
- *		memory.
+ *		file header).  The searches, most of the check's time, and the
+ *		linking in of the nodes they miss run on nthreads threads.  Returns
+ *		whether any link changed; -1 without memory.
  */
 static int
 RepairWeak(VpGraph *graph, VpGraphScratch *scratch, Reach *r,

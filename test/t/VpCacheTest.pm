@@ -267,16 +267,23 @@ sub cache_stats
 	return \%s;
 }
 
+# Durations (ms) of the graphs of $index in $db that $node logged as
+# $verb ('built' or 'loaded') since $offset.
+sub logged_graphs
+{
+	my ($verb, $node, $offset, $index, $db) = @_;
+	my $log = slurp_file($node->logfile, $offset);
+	my @ms = ($log =~
+		  /\Q$verb\E hnsw graph of index "\Q$index\E" in database "\Q$db\E" in ([0-9.]+) ms/g
+	);
+	return @ms;
+}
+
 # Durations (ms) of the builds of $index in $db logged by $node since
 # $offset.
 sub logged_builds
 {
-	my ($node, $offset, $index, $db) = @_;
-	my $log = slurp_file($node->logfile, $offset);
-	my @ms = ($log =~
-		  /built hnsw graph of index "\Q$index\E" in database "\Q$db\E" in ([0-9.]+) ms/g
-	);
-	return @ms;
+	return logged_graphs('built', @_);
 }
 
 # How many builds of $index in $db $node logged since $offset.
@@ -290,12 +297,7 @@ sub count_builds
 # logged by $node since $offset.
 sub logged_loads
 {
-	my ($node, $offset, $index, $db) = @_;
-	my $log = slurp_file($node->logfile, $offset);
-	my @ms = ($log =~
-		  /loaded hnsw graph of index "\Q$index\E" in database "\Q$db\E" in ([0-9.]+) ms/g
-	);
-	return @ms;
+	return logged_graphs('loaded', @_);
 }
 
 # How many loads of $index in $db from a snapshot $node logged since
